@@ -1,0 +1,267 @@
+"""BERT in PyTorch, as in Devlin et al. (2019), with Hugging Face's module names.
+
+Module and parameter names follow `transformers`' modeling_bert, so a checkpoint's state dict loads
+as it is. Attention is written out — matmul, scale by 1/√d, additive mask, softmax, matmul — rather
+than through a fused kernel, so that its probabilities can be graph outputs after ONNX export and
+`head_mask` can switch single heads off.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from .config import BertConfig
+
+
+def gelu(x: Tensor) -> Tensor:
+    # The erf form, written as Hugging Face wrote it: onnxruntime's optimizer fuses this pattern.
+    return x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+ACTIVATIONS = {
+    "gelu": gelu,
+    "gelu_new": lambda x: nn.functional.gelu(x, approximate="tanh"),
+    "relu": torch.relu,
+}
+
+
+class BertEmbeddings(nn.Module):
+    """Word + position + segment embeddings, then LayerNorm."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
+        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
+        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor) -> Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = (
+            self.word_embeddings(input_ids)
+            + self.position_embeddings(positions)[None]
+            + self.token_type_embeddings(token_type_ids)
+        )
+        return self.dropout(self.LayerNorm(x))
+
+
+class BertSelfAttention(nn.Module):
+    """softmax(Q·Kᵀ/√d + mask)·V for every head at once; returns the probabilities too."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.num_heads, self.head_size = c.num_attention_heads, c.head_size
+        self.query = nn.Linear(c.hidden_size, c.hidden_size)
+        self.key = nn.Linear(c.hidden_size, c.hidden_size)
+        self.value = nn.Linear(c.hidden_size, c.hidden_size)
+        self.dropout = nn.Dropout(c.attention_probs_dropout_prob)
+
+    def split_heads(self, x: Tensor) -> Tensor:  # [B, T, H·d] → [B, H, T, d]
+        return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)
+
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
+        q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)
+        probs = torch.softmax(scores + mask, dim=-1)
+        probs = probs * head_mask[:, None, None]  # a 0 switches that head off
+        context = torch.matmul(self.dropout(probs), v).transpose(1, 2)
+        return context.reshape(x.shape), probs
+
+
+class BertSelfOutput(nn.Module):
+    """Project, then residual + LayerNorm (used after attention and after the feed-forward)."""
+
+    def __init__(self, c: BertConfig, d_in: int):
+        super().__init__()
+        self.dense = nn.Linear(d_in, c.hidden_size)
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+
+    def forward(self, x: Tensor, residual: Tensor) -> Tensor:
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class BertAttention(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(c)
+        self.output = BertSelfOutput(c, c.hidden_size)
+
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
+        context, probs = self.self(x, mask, head_mask)
+        return self.output(context, x), probs
+
+
+class BertIntermediate(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.intermediate_size)
+        self.act = ACTIVATIONS[c.hidden_act]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(self.dense(x))
+
+
+class BertLayer(nn.Module):
+    """One encoder block: self-attention, then the position-wise feed-forward."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.attention = BertAttention(c)
+        self.intermediate = BertIntermediate(c)
+        self.output = BertSelfOutput(c, c.intermediate_size)
+
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
+        x, probs = self.attention(x, mask, head_mask)
+        return self.output(self.intermediate(x), x), probs
+
+
+class BertEncoder(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
+
+
+class BertPooler(nn.Module):
+    """tanh(W·h[CLS] + b): the sentence vector the classification head reads."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+
+    def forward(self, hidden: Tensor) -> Tensor:
+        return torch.tanh(self.dense(hidden[:, 0]))
+
+
+class BertOutput(NamedTuple):
+    """What every model here returns. `logits` is None for the bare encoder."""
+
+    logits: Tensor | None
+    attentions: Tensor  # [B, layers, heads, T, T]
+    hidden_states: Tensor  # [B, layers + 1, T, hidden]: the embeddings, then each layer
+    pooled: Tensor | None = None
+
+
+class BertModel(nn.Module):
+    """The encoder: embeddings, then N layers; every layer's probabilities and states come back."""
+
+    def __init__(self, c: BertConfig, add_pooling_layer: bool = True):
+        super().__init__()
+        self.config = c
+        self.embeddings = BertEmbeddings(c)
+        self.encoder = BertEncoder(c)
+        self.pooler = BertPooler(c) if add_pooling_layer else None
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        attention_mask: Tensor | None = None,
+        token_type_ids: Tensor | None = None,
+        head_mask: Tensor | None = None,
+    ) -> BertOutput:
+        c = self.config
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        if head_mask is None:
+            head_mask = torch.ones(
+                c.num_hidden_layers, c.num_attention_heads, device=input_ids.device
+            )
+        # Padding keys get -10000 before the softmax: zero weight, and still finite in fp16.
+        mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        x = self.embeddings(input_ids, token_type_ids)
+        hidden_states, attentions = [x], []
+        for i, layer in enumerate(self.encoder.layer):
+            x, probs = layer(x, mask, head_mask[i])
+            hidden_states.append(x)
+            attentions.append(probs)
+        pooled = self.pooler(x) if self.pooler is not None else None
+        return BertOutput(None, torch.stack(attentions, 1), torch.stack(hidden_states, 1), pooled)
+
+
+class BertForSequenceClassification(nn.Module):
+    """[CLS] → pooler → linear: one label per text (topic, sentiment)."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.config = c
+        self.bert = BertModel(c)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+        return out._replace(logits=self.classifier(self.dropout(out.pooled)))
+
+
+class BertForTokenClassification(nn.Module):
+    """Every token's last state → linear: one label per token (named entities)."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.config = c
+        self.bert = BertModel(c, add_pooling_layer=False)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+        return out._replace(logits=self.classifier(self.dropout(out.hidden_states[:, -1])))
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.act = ACTIVATIONS[c.hidden_act]
+        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.LayerNorm(self.act(self.dense(x)))
+
+
+class BertLMPredictionHead(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(c)
+        self.decoder = nn.Linear(c.hidden_size, c.vocab_size, bias=False)
+        self.bias = nn.Parameter(torch.zeros(c.vocab_size))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.decoder(self.transform(x)) + self.bias
+
+
+class BertOnlyMLMHead(nn.Module):
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(c)
+
+
+class BertForMaskedLM(nn.Module):
+    """Every token's last state → transform → vocabulary logits (decoder tied to the embeddings)."""
+
+    def __init__(self, c: BertConfig):
+        super().__init__()
+        self.config = c
+        self.bert = BertModel(c, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(c)
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+        return out._replace(logits=self.cls.predictions(out.hidden_states[:, -1]))
+
+
+# The class that reads each architecture a checkpoint's config.json may name.
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "BertModel": BertModel,
+    "BertForSequenceClassification": BertForSequenceClassification,
+    "BertForTokenClassification": BertForTokenClassification,
+    "BertForMaskedLM": BertForMaskedLM,
+}

@@ -1,0 +1,181 @@
+"""The public API: `load` a model by catalog name or path, then `analyze` a text or a pair.
+
+`load` finds the checkpoint, exports it to ONNX once (cached, checked, rebuilt when damaged) and
+opens an onnxruntime session; `analyze` returns every layer's attention and token vectors with the
+task head's predictions. Torch is imported only to build a missing export: a warm start and every
+request run on onnxruntime, tokenizers and NumPy alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import cache, catalog, predictions
+from .config import BertConfig, read_config, resolve, weights_file
+from .runtime import Session, resolve_device
+from .tokenizer import Encoding, Tokenizer, batch_arrays
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ("auto", "fp32", "int8", "fp16")
+TASKS = {
+    "BertForSequenceClassification": "classification",
+    "BertForTokenClassification": "ner",
+    "BertForMaskedLM": "masked-lm",
+}
+
+
+@dataclass
+class Analysis:
+    """Everything the model says about one input (one item of a batch, padding removed)."""
+
+    tokens: list[str]
+    word_ids: list[int | None]
+    attentions: np.ndarray  # float32 [layers, heads, T, T]
+    hidden_states: np.ndarray  # float32 [layers + 1, T, hidden]
+    predictions: dict | None  # None for a bare encoder
+    truncated: bool
+    encoding: Encoding = field(repr=False)
+    logits: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self, decimals: int = 4) -> dict:
+        """JSON-ready: arrays as nested lists rounded to `decimals`."""
+        e = self.encoding
+        return {
+            "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
+            "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": self.truncated,
+            "original_length": e.original_length, "predictions": self.predictions,
+            "attentions": np.round(self.attentions, decimals).tolist(),
+            "hidden_states": np.round(self.hidden_states, decimals).tolist(),
+        }  # fmt: skip
+
+
+class Explainer:
+    """A loaded model: tokenizer + onnxruntime session + label names."""
+
+    def __init__(self, name: str, checkpoint: Path, session: Session, variant: str):
+        self.name = name
+        self.checkpoint = checkpoint
+        self.session = session
+        self.variant = variant
+        self.config: BertConfig = read_config(checkpoint)
+        self.tokenizer = Tokenizer.from_dir(checkpoint, self.config.max_position_embeddings)
+        self.labels = self.config.labels
+
+    @property
+    def device(self) -> str:
+        return self.session.device
+
+    @property
+    def task(self) -> str | None:
+        return TASKS.get(self.config.architecture)
+
+    def head_mask(self, head_mask: np.ndarray | list | None) -> np.ndarray:
+        """A valid [layers, heads] float32 mask; None means every head on."""
+        shape = (self.config.num_hidden_layers, self.config.num_attention_heads)
+        if head_mask is None:
+            return np.ones(shape, np.float32)
+        mask = np.asarray(head_mask, np.float32)
+        if mask.shape != shape:
+            raise ValueError(f"head_mask must have shape {shape} (layers, heads), not {mask.shape}")
+        if not np.isfinite(mask).all() or (mask < 0).any() or (mask > 1).any():
+            raise ValueError(
+                "head_mask values must lie in [0, 1] (1 keeps a head, 0 switches it off)"
+            )
+        return mask
+
+    def run(self, encodings: list[Encoding], head_mask=None) -> dict[str, np.ndarray]:
+        """The session's raw outputs for a right-padded batch."""
+        arrays = batch_arrays(encodings, self.config.pad_token_id)
+        return self.session.run(**arrays, head_mask=self.head_mask(head_mask))
+
+    def analyze(self, text: str, pair: str | None = None, head_mask=None) -> Analysis:
+        """Tokens, every layer's attention and token vectors, and the task's predictions."""
+        return self.analyze_batch([(text, pair)], head_mask)[0]
+
+    def analyze_batch(self, items: list[tuple[str, str | None]], head_mask=None) -> list[Analysis]:
+        encodings = [self.tokenizer.encode(text, pair) for text, pair in items]
+        out = self.run(encodings, head_mask)
+        results = []
+        for row, enc in enumerate(encodings):
+            n = len(enc)
+            logits = out["logits"][row] if "logits" in out else None
+            if logits is not None and logits.ndim == 2:
+                logits = logits[:n]
+            results.append(Analysis(
+                tokens=enc.tokens, word_ids=enc.word_ids,
+                attentions=np.ascontiguousarray(out["attentions"][row, :, :, :n, :n], np.float32),
+                hidden_states=np.ascontiguousarray(out["hidden_states"][row, :, :n], np.float32),
+                predictions=self._predictions(logits, enc), truncated=enc.truncated,
+                encoding=enc, logits=logits,
+            ))  # fmt: skip
+        return results
+
+    def _predictions(self, logits: np.ndarray | None, enc: Encoding) -> dict | None:
+        if logits is None:
+            return None
+        if self.task == "classification":
+            return predictions.classification(logits, self.labels)
+        if self.task == "ner":
+            return predictions.entities(logits, self.labels, enc)
+        token = self.tokenizer.backend.id_to_token
+        return predictions.masked_words(logits, enc, token, self.tokenizer.token_id("[MASK]"))
+
+
+def pick_variant(variant: str, device: str) -> str:
+    """auto → int8 on the CPU, fp16 on CUDA; fp16 asked for on a CPU becomes fp32, with a word."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r} (choose from {', '.join(VARIANTS)})")
+    if variant == "auto":
+        return "fp16" if device == "cuda" else "int8"
+    if variant == "fp16" and device == "cpu":
+        log.warning("fp16 is for CUDA; on the CPU using fp32 instead")
+        return "fp32"
+    return variant
+
+
+def load(
+    name_or_path: str | Path,
+    device: str = "auto",
+    variant: str = "auto",
+    progress: bool = True,
+) -> Explainer:
+    """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id."""
+    entry = catalog.entries().get(str(name_or_path))
+    checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
+    read_config(checkpoint)  # a checkpoint we cannot read fails here, before any export
+    adapter = catalog.adapter_path(entry) if entry else None
+    device = resolve_device(device)
+    variant = pick_variant(variant, device)
+
+    key = cache.entry_key(
+        cache.file_fingerprint(weights_file(checkpoint)),
+        (checkpoint / "config.json").read_text(),
+        cache.file_digest(adapter) if adapter else "",
+        variant,
+    )
+    slug = entry.name if entry else checkpoint.name
+    target = cache.cache_root() / "onnx" / f"{slug}-{variant}-{key}"
+
+    def build(out: Path) -> dict:
+        from .export import export
+        from .weights import load_model
+
+        log.info("exporting %s (%s) to ONNX, once: %s", slug, variant, target)
+        return export(load_model(checkpoint), variant, out, progress=progress)
+
+    for attempt in (1, 2):
+        target = cache.get_or_build(target, build)
+        try:
+            session = Session(target / "model.onnx", device)
+            break
+        except Exception as e:  # a file that passed its checksum yet will not load: rebuild once
+            if attempt == 2:
+                raise
+            log.warning("cached export %s would not load (%s): rebuilding", target, e)
+            (target / "meta.json").unlink(missing_ok=True)
+    return Explainer(slug, checkpoint, session, variant)

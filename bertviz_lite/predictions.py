@@ -1,0 +1,90 @@
+"""A task head's logits as a person reads them: label probabilities, entities, masked-word guesses.
+
+Pure NumPy. Named entities are word-level: a word takes the tag of its first sub-token (the one the
+model was trained on), BIO tags are merged into spans, and each span carries its character offsets
+into the text it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .tokenizer import Encoding
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def classification(logits: np.ndarray, labels: list[str]) -> dict:
+    """One text's class probabilities, best first in `label`."""
+    probs = softmax(logits.astype(np.float64))
+    best = int(probs.argmax())
+    return {
+        "task": "classification",
+        "label": labels[best],
+        "score": float(probs[best]),
+        "probabilities": {label: float(p) for label, p in zip(labels, probs)},
+    }
+
+
+def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
+    """Word-level tags and entity spans from per-token logits [T, labels]."""
+    probs = softmax(logits.astype(np.float64))
+    words: list[dict] = []
+    for t, w in enumerate(enc.word_ids):
+        if w is None:
+            continue
+        start, end = enc.offsets[t]
+        if words and words[-1]["word_id"] == w:
+            words[-1]["end"] = end  # a later sub-token of the same word: widen the span only
+            continue
+        best = int(probs[t].argmax())
+        words.append({"word_id": w, "sequence": enc.sequence_ids[t], "start": start, "end": end,
+                      "tag": labels[best], "score": float(probs[t, best])})  # fmt: skip
+    spans: list[dict] = []
+    for word in words:
+        prefix, _, kind = word["tag"].partition("-")
+        last = spans[-1] if spans else None
+        extends = (
+            prefix == "I"
+            and last is not None
+            and (last["label"], last["sequence"]) == (kind, word["sequence"])
+            and last["_last"] == word["word_id"] - 1
+        )
+        if extends:
+            last.update(end=word["end"], _last=word["word_id"])
+            last["_scores"].append(word["score"])
+        elif prefix in ("B", "I"):  # an I- without its B- still starts an entity
+            spans.append({"label": kind, "start": word["start"], "end": word["end"],
+                          "sequence": word["sequence"], "_last": word["word_id"],
+                          "_scores": [word["score"]]})  # fmt: skip
+    for span in spans:
+        source = enc.text if span["sequence"] == 0 else enc.pair or ""
+        span["text"] = source[span["start"] : span["end"]]
+        span["score"] = float(np.mean(span.pop("_scores")))
+        span.pop("_last")
+    return {"task": "ner", "entities": spans,
+            "words": [{k: v for k, v in w.items() if k != "word_id"} for w in words]}  # fmt: skip
+
+
+def masked_words(
+    logits: np.ndarray, enc: Encoding, token: Callable[[int], str], mask_id: int, k: int = 5
+) -> dict:
+    """The k likeliest tokens at each [MASK] position."""
+    guesses = []
+    for t, token_id in enumerate(enc.ids):
+        if token_id != mask_id:
+            continue
+        probs = softmax(logits[t].astype(np.float64))
+        top = np.argsort(-probs)[:k]
+        guesses.append(
+            {
+                "position": t,
+                "candidates": [{"token": token(int(i)), "score": float(probs[i])} for i in top],
+            }
+        )
+    return {"task": "masked-lm", "masks": guesses}

@@ -1,0 +1,1 @@
+"""Fine-tuning the task models (sentiment, topic, NER) on data from PyPI packages."""
