@@ -1,0 +1,75 @@
+"""The export cache: damaged files rebuilt, unwritable folders survived, keys that follow inputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import pytest
+
+import bertviz_lite as bv
+from bertviz_lite import cache
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTVIZ_LITE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_damaged_file_is_rebuilt(checkpoints, own_cache, caplog):
+    path = str(checkpoints["BertForSequenceClassification"])
+    first = bv.load(path, variant="fp32", progress=False)
+    onnx_file = first.session.path
+    expected = first.analyze("the cat sat").predictions
+    size = onnx_file.stat().st_size
+    with open(onnx_file, "r+b") as f:  # truncate it, as a full disk or a killed copy would
+        f.truncate(size // 2)
+    with caplog.at_level(logging.WARNING):
+        again = bv.load(path, variant="fp32", progress=False)
+    assert "damaged or stale: rebuilding" in caplog.text
+    assert again.session.path.stat().st_size == size
+    assert again.analyze("the cat sat").predictions == expected
+
+
+def test_flipped_byte_is_caught_by_the_checksum(checkpoints, own_cache):
+    path = str(checkpoints["BertModel"])
+    entry = bv.load(path, variant="fp32", progress=False).session.path.parent
+    data = bytearray((entry / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one weight changed: only the hash can tell
+    (entry / "model.onnx").write_bytes(bytes(data))
+    assert not cache.is_valid(entry)
+    bv.load(path, variant="fp32", progress=False)
+    assert cache.is_valid(entry)
+
+
+def test_key_follows_weights_and_variant(checkpoints, own_cache):
+    path = checkpoints["BertModel"]
+    a = bv.load(str(path), variant="fp32", progress=False).session.path
+    b = bv.load(str(path), variant="int8", progress=False).session.path
+    assert a != b
+    os.utime(path / "model.safetensors")  # the weights file changed: a new entry
+    c = bv.load(str(path), variant="fp32", progress=False).session.path
+    assert c != a
+    meta = json.loads((c.parent / "meta.json").read_text())
+    assert meta["variant"] == "fp32" and meta["outputs"] == ["attentions", "hidden_states"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_cache_falls_back(tmp_path, monkeypatch, caplog):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    monkeypatch.setenv("BERTVIZ_LITE_CACHE", str(locked / "cache"))
+    with caplog.at_level(logging.WARNING):
+        root = cache.cache_root()
+    assert root != locked / "cache" and "not writable" in caplog.text
+
+
+def test_cache_path_that_is_a_file_falls_back(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BERTVIZ_LITE_CACHE", str(blocker / "cache"))
+    with caplog.at_level(logging.WARNING):
+        root = cache.cache_root()
+    assert root.is_dir() and "not writable" in caplog.text

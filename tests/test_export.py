@@ -1,0 +1,103 @@
+"""The ONNX files: parity with torch and transformers, fusions, dynamic axes, int8 and fp16."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import onnx
+import pytest
+from conftest import assert_close_unpadded, random_batch
+
+import bertviz_lite as bv
+from bertviz_lite.tokenizer import batch_arrays
+
+ARCHITECTURES = ["BertModel", "BertForSequenceClassification", "BertForTokenClassification", "BertForMaskedLM"]
+
+
+def onnx_forward(explainer, batch, head_mask=None):
+    out = explainer.session.run(**batch, head_mask=explainer.head_mask(head_mask))
+    return out.get("logits"), out["attentions"], out["hidden_states"]
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_fp32_matches_transformers_at_other_lengths(checkpoints, hf_forward, architecture):
+    path = checkpoints[architecture]
+    ex = bv.load(str(path), variant="fp32", progress=False)
+    for lengths in ([7, 4], [29, 13, 2]):  # the export example is 16 long: these are not
+        batch = random_batch(ex.config.vocab_size, lengths, seed=lengths[0], pair_at=3)
+        assert_close_unpadded(onnx_forward(ex, batch), hf_forward(path, batch), batch["attention_mask"])
+
+
+@pytest.mark.slow
+def test_minilm_fp32_matches_transformers(minilm_dir, hf_forward):
+    ex = bv.load("minilm", variant="fp32", progress=False)
+    texts = [("The cat sat on the mat.", "It was happy."),
+             ("Shares in the London-based bank fell sharply on Tuesday after the announcement.", None),
+             (" ".join(["Attention is all you need, they said."] * 12), "Not quite.")]  # fmt: skip
+    batch = batch_arrays([ex.tokenizer.encode(t, p) for t, p in texts])
+    assert batch["input_ids"].shape[1] not in (16,) and batch["attention_mask"].min() == 0
+    assert_close_unpadded(onnx_forward(ex, batch), hf_forward(minilm_dir, batch), batch["attention_mask"])
+
+
+def op_counts(explainer) -> Counter:
+    return Counter(n.op_type for n in onnx.load(str(explainer.session.path)).graph.node)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_fusions_keep_softmax(variant):
+    ex = bv.load("minilm", variant=variant, progress=False)
+    ops, layers = op_counts(ex), ex.config.num_hidden_layers
+    assert ops["Softmax"] == layers  # attention fusion off: every probability map stays an output
+    assert ops["SkipLayerNormalization"] == 2 * layers + 1  # embeddings, then two per layer
+    assert ops["BiasGelu"] == layers
+    assert ops["LayerNormalization"] == 0 and ops["Erf"] == 0
+    assert not {"Attention", "MultiHeadAttention", "EmbedLayerNormalization"} & set(ops)
+    if variant == "int8":
+        assert ops["MatMulInteger"] == 6 * layers  # Q, K, V, output, two feed-forward
+        assert ops["MatMul"] == 2 * layers  # Q·Kᵀ and P·V stay float
+
+
+@pytest.mark.parametrize("architecture", ["BertForSequenceClassification", "BertForTokenClassification"])
+def test_int8_keeps_the_argmax(checkpoints, architecture):
+    fp32 = bv.load(str(checkpoints[architecture]), variant="fp32", progress=False)
+    int8 = bv.load(str(checkpoints[architecture]), variant="int8", progress=False)
+    batch = random_batch(fp32.config.vocab_size, [12, 9, 5], seed=7)
+    a, b = onnx_forward(fp32, batch)[0], onnx_forward(int8, batch)[0]
+    keep = batch["attention_mask"].astype(bool)
+    argmax_a, argmax_b = a.argmax(-1), b.argmax(-1)
+    if a.ndim == 3:
+        argmax_a, argmax_b = argmax_a[keep], argmax_b[keep]
+    assert (argmax_a == argmax_b).mean() >= 0.9
+
+
+@pytest.mark.slow
+def test_minilm_int8_drift_is_small():
+    """The figures the README quotes: int8 against fp32 on real sentences."""
+    fp32, int8 = (bv.load("minilm", variant=v, progress=False) for v in ("fp32", "int8"))
+    texts = ["The quick brown fox jumps over the lazy dog.",
+             "Manchester United beat Chelsea 2-1 at Old Trafford on Saturday evening.",
+             "I absolutely loved this movie, the acting was superb."]  # fmt: skip
+    for text in texts:
+        a, b = fp32.analyze(text), int8.analyze(text)
+        drift = np.abs(a.attentions - b.attentions)
+        assert drift.mean() < 0.01 and drift.max() < 0.6
+        cos = (a.hidden_states[-1] * b.hidden_states[-1]).sum(-1) / (
+            np.linalg.norm(a.hidden_states[-1], axis=-1) * np.linalg.norm(b.hidden_states[-1], axis=-1))
+        assert cos.min() > 0.95
+
+
+def test_fp16_file_for_cuda(checkpoints):
+    """fp16 is built for CUDA; its graph computes in half precision and keeps fp32 inputs/outputs."""
+    from bertviz_lite import cache
+    from bertviz_lite.export import export
+    from bertviz_lite.weights import load_model
+
+    model = load_model(checkpoints["BertForSequenceClassification"])
+    out = cache.cache_root() / "fp16-test.onnx"
+    meta = export(model, "fp16", out, progress=False)
+    graph = onnx.load(str(out)).graph
+    assert meta["drift_vs_torch"]["attentions_max"] < 2e-2
+    assert {o.type.tensor_type.elem_type for o in graph.output} == {onnx.TensorProto.FLOAT}
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer)

@@ -1,0 +1,62 @@
+"""Tokenizer: pairs and segments, word ids and offsets, truncation that is reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from bertviz_lite.tokenizer import Tokenizer, batch_arrays
+
+
+@pytest.fixture(scope="module")
+def tok(minilm_dir):
+    return Tokenizer.from_dir(minilm_dir)
+
+
+def test_pair_segments_words_and_offsets(tok):
+    enc = tok.encode("New York's skyline.", pair="Tokenization rocks!")
+    assert enc.tokens[0] == "[CLS]" and enc.tokens.count("[SEP]") == 2
+    sep = enc.tokens.index("[SEP]")
+    assert set(enc.type_ids[: sep + 1]) == {0} and set(enc.type_ids[sep + 1 :]) == {1}
+    assert enc.word_ids[0] is None and enc.word_ids[sep] is None
+    # words are numbered across the pair, so the second sentence's first word follows the first's
+    first = [w for w, s in zip(enc.word_ids, enc.sequence_ids) if s == 0]
+    second = [w for w, s in zip(enc.word_ids, enc.sequence_ids) if s == 1]
+    assert min(second) == max(first) + 1
+    # sub-words of one word share its id, and offsets point back into the right sentence
+    pieces = [t for t, (w, s) in enumerate(zip(enc.word_ids, enc.sequence_ids)) if s == 1 and w == min(second)]
+    assert len(pieces) > 1
+    start, end = enc.offsets[pieces[0]][0], enc.offsets[pieces[-1]][1]
+    assert enc.pair[start:end] == "Tokenization"
+    york = enc.tokens.index("york")
+    assert enc.text[slice(*enc.offsets[york])] == "York"
+
+
+def test_truncation_is_reported_not_silent(tok):
+    short = tok.encode("a short text")
+    assert not short.truncated and short.original_length == len(short)
+    long = tok.encode("word " * 2000, pair="and a pair " * 300)
+    assert len(long) == 512 and long.truncated and long.original_length > 2500
+    assert long.tokens[-1] == "[SEP]" and 1 in long.type_ids  # both sentences kept, longest cut
+    again = tok.encode("a short text")  # truncation does not stick to later calls
+    assert again.tokens == short.tokens
+
+
+def test_checkpoint_padding_settings_are_ignored(tok):
+    """MiniLM's tokenizer.json pads and truncates to 128: we must not."""
+    assert len(tok.encode("hi")) == 3
+    assert len(tok.encode("word " * 300)) == 302
+
+
+def test_vocab_txt_matches_tokenizer_json(minilm_dir, tmp_path):
+    (tmp_path / "vocab.txt").write_text((minilm_dir / "vocab.txt").read_text())
+    from_vocab = Tokenizer.from_dir(tmp_path)
+    text, pair = "Héllo, WORLD! naïve café — 東京", "second one"
+    a, b = from_vocab.encode(text, pair), Tokenizer.from_dir(minilm_dir).encode(text, pair)
+    assert (a.ids, a.type_ids, a.offsets) == (b.ids, b.type_ids, b.offsets)
+
+
+def test_batch_arrays_pad_right(tok):
+    arrays = batch_arrays([tok.encode("one two three four"), tok.encode("one")])
+    assert arrays["input_ids"].shape == (2, 6)
+    assert arrays["attention_mask"].tolist() == [[1] * 6, [1, 1, 1, 0, 0, 0]]
+    assert arrays["input_ids"][1, 3:].tolist() == [0, 0, 0]
