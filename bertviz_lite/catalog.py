@@ -27,7 +27,7 @@ class Entry:
     checkpoint: str  # "package:<module>/<folder>", or a path or hub id
     install: str = ""  # how to get the checkpoint when it is missing
     hub_id: str = ""
-    adapter: str = ""  # relative to models/; empty for the base encoder
+    adapter: str = ""  # a folder under models/ with adapter.json + adapter.safetensors
 
 
 @cache
@@ -51,5 +51,14 @@ def checkpoint_dir(entry: Entry) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / folder
 
 
-def adapter_path(entry: Entry) -> Path | None:
-    return MODELS_DIR / entry.adapter if entry.adapter else None
+def adapter_dir(entry: Entry) -> Path | None:
+    """The entry's task adapter folder; None for a base encoder."""
+    if not entry.adapter:
+        return None
+    folder = MODELS_DIR / entry.adapter
+    if not (folder / "adapter.json").is_file():
+        raise CheckpointError(
+            f"model {entry.name!r} has no trained adapter in {folder}: "
+            f"train it with `python -m bertviz_lite.train {entry.name}`"
+        )
+    return folder

@@ -57,12 +57,14 @@ class Analysis:
 class Explainer:
     """A loaded model: tokenizer + onnxruntime session + label names."""
 
-    def __init__(self, name: str, checkpoint: Path, session: Session, variant: str):
+    def __init__(
+        self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str
+    ):
         self.name = name
         self.checkpoint = checkpoint
+        self.config = config
         self.session = session
         self.variant = variant
-        self.config: BertConfig = read_config(checkpoint)
         self.tokenizer = Tokenizer.from_dir(checkpoint, self.config.max_position_embeddings)
         self.labels = self.config.labels
 
@@ -147,15 +149,21 @@ def load(
     """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id."""
     entry = catalog.entries().get(str(name_or_path))
     checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
-    read_config(checkpoint)  # a checkpoint we cannot read fails here, before any export
-    adapter = catalog.adapter_path(entry) if entry else None
+    config = read_config(checkpoint)  # a checkpoint we cannot read fails here, before any export
+    adapter_dir = catalog.adapter_dir(entry) if entry else None
+    if adapter_dir:
+        from . import adapter  # only task models need it
+
+        adapter.check_base(checkpoint, adapter_dir)
+        config = adapter.task_config(config, adapter_dir)
     device = resolve_device(device)
     variant = pick_variant(variant, device)
 
+    adapter_files = sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
     key = cache.entry_key(
         cache.file_fingerprint(weights_file(checkpoint)),
         (checkpoint / "config.json").read_text(),
-        cache.file_digest(adapter) if adapter else "",
+        *(cache.file_digest(f) for f in adapter_files),
         variant,
     )
     slug = entry.name if entry else checkpoint.name
@@ -166,7 +174,10 @@ def load(
         from .weights import load_model
 
         log.info("exporting %s (%s) to ONNX, once: %s", slug, variant, target)
-        return export(load_model(checkpoint), variant, out, progress=progress)
+        model = (
+            adapter.load_merged(checkpoint, adapter_dir) if adapter_dir else load_model(checkpoint)
+        )
+        return export(model, variant, out, progress=progress)
 
     for attempt in (1, 2):
         target = cache.get_or_build(target, build)
@@ -178,4 +189,4 @@ def load(
                 raise
             log.warning("cached export %s would not load (%s): rebuilding", target, e)
             (target / "meta.json").unlink(missing_ok=True)
-    return Explainer(slug, checkpoint, session, variant)
+    return Explainer(slug, checkpoint, config, session, variant)

@@ -16,18 +16,28 @@ import pytest
 # A private export cache for the whole test session, set before bertviz_lite reads it.
 os.environ.setdefault("BERTVIZ_LITE_CACHE", tempfile.mkdtemp(prefix="bertviz-lite-test-cache-"))
 
-WORDS = ("the cat dog sat on mat a was happy sad and it is big small red blue house run ran "
-         "play ##s ##ing ##ed ##ly un ##able new york paris london john mary went to . , ! ?").split()  # fmt: skip
+WORDS = [
+    *"the cat dog sat on mat a was happy sad and it is big small red blue house run ran".split(),
+    *"play ##s ##ing ##ed ##ly un ##able new york paris london john mary went to . , ! ?".split(),
+]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-            max_position_embeddings=64, type_vocab_size=2)  # fmt: skip
+TINY = dict(
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=64,
+    type_vocab_size=2,
+)
 LABELS = {
     "BertForSequenceClassification": ["negative", "positive", "neutral"],
     "BertForTokenClassification": ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"],
 }
 
 
-def write_checkpoint(path: Path, architecture: str = "BertModel", seed: int = 0, **overrides) -> Path:
+def write_checkpoint(
+    path: Path, architecture: str = "BertModel", seed: int = 0, **overrides
+) -> Path:
     """A random BERT checkpoint of the given architecture, as transformers saves it."""
     import torch
     import transformers
@@ -36,9 +46,11 @@ def write_checkpoint(path: Path, architecture: str = "BertModel", seed: int = 0,
     vocab = SPECIALS + WORDS
     labels = LABELS.get(architecture, [])
     config = transformers.BertConfig(
-        vocab_size=len(vocab), **{**TINY, **overrides},
-        id2label=dict(enumerate(labels)) or None, label2id={v: k for k, v in enumerate(labels)} or None,
-    )  # fmt: skip
+        vocab_size=len(vocab),
+        **{**TINY, **overrides},
+        id2label=dict(enumerate(labels)) or None,
+        label2id={v: k for k, v in enumerate(labels)} or None,
+    )
     model = getattr(transformers, architecture)(config)
     with torch.no_grad():  # random LayerNorm and biases too, so that nothing can hide behind zeros
         for p in model.parameters():
@@ -54,7 +66,12 @@ def write_checkpoint(path: Path, architecture: str = "BertModel", seed: int = 0,
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     """One tiny checkpoint per supported architecture."""
     root = tmp_path_factory.mktemp("checkpoints")
-    archs = ["BertModel", "BertForSequenceClassification", "BertForTokenClassification", "BertForMaskedLM"]
+    archs = [
+        "BertModel",
+        "BertForSequenceClassification",
+        "BertForTokenClassification",
+        "BertForMaskedLM",
+    ]
     return {a: write_checkpoint(root / a, a, seed=i) for i, a in enumerate(archs)}
 
 
@@ -95,10 +112,17 @@ def hf_forward():
     def forward(path: Path, batch: dict):
         if path not in models:
             arch = json.loads((path / "config.json").read_text())["architectures"][0]
-            models[path] = getattr(transformers, arch).from_pretrained(path, attn_implementation="eager").eval()
+            models[path] = (
+                getattr(transformers, arch)
+                .from_pretrained(path, attn_implementation="eager")
+                .eval()
+            )
         with torch.no_grad():
-            out = models[path](**{k: torch.from_numpy(v) for k, v in batch.items()},
-                               output_attentions=True, output_hidden_states=True)  # fmt: skip
+            out = models[path](
+                **{k: torch.from_numpy(v) for k, v in batch.items()},
+                output_attentions=True,
+                output_hidden_states=True,
+            )
         logits = getattr(out, "logits", None)
         return (
             None if logits is None else logits.numpy(),
@@ -116,7 +140,9 @@ def assert_close_unpadded(ours, theirs, mask, atol_attn=1e-4, atol=1e-3):
     from bertviz_lite.export import unpadded
 
     keep = mask.astype(bool)
-    for name, a, b, tol in zip(("logits", "attentions", "hidden_states"), ours, theirs, (atol, atol_attn, atol)):
+    for name, a, b, tol in zip(
+        ("logits", "attentions", "hidden_states"), ours, theirs, (atol, atol_attn, atol)
+    ):
         if a is None and b is None:
             continue
         where = np.broadcast_to(unpadded(name, a.ndim, keep), a.shape)

@@ -12,20 +12,29 @@ from bertviz_lite.weights import load_model
 
 def torch_forward(model, batch, head_mask=None):
     with torch.no_grad():
-        out = model(*(torch.from_numpy(batch[k]) for k in ("input_ids", "attention_mask", "token_type_ids")),
-                    head_mask=head_mask)  # fmt: skip
+        out = model(
+            *(
+                torch.from_numpy(batch[k])
+                for k in ("input_ids", "attention_mask", "token_type_ids")
+            ),
+            head_mask=head_mask,
+        )
     logits = None if out.logits is None else out.logits.numpy()
     return logits, out.attentions.numpy(), out.hidden_states.numpy()
 
 
-@pytest.mark.parametrize("architecture", ["BertModel", "BertForSequenceClassification",
-                                          "BertForTokenClassification", "BertForMaskedLM"])  # fmt: skip
+@pytest.mark.parametrize(
+    "architecture",
+    ["BertModel", "BertForSequenceClassification", "BertForTokenClassification", "BertForMaskedLM"],
+)
 @pytest.mark.parametrize("lengths", [[7, 4], [19, 11, 3]])
 def test_matches_transformers_on_tiny_checkpoints(checkpoints, hf_forward, architecture, lengths):
     path = checkpoints[architecture]
     model = load_model(path)
     batch = random_batch(model.config.vocab_size, lengths, seed=len(lengths), pair_at=3)
-    assert_close_unpadded(torch_forward(model, batch), hf_forward(path, batch), batch["attention_mask"])
+    assert_close_unpadded(
+        torch_forward(model, batch), hf_forward(path, batch), batch["attention_mask"]
+    )
 
 
 @pytest.mark.slow
@@ -33,7 +42,9 @@ def test_matches_transformers_on_minilm(minilm_dir, hf_forward):
     model = load_model(minilm_dir)
     for lengths in ([9, 5], [37, 20, 12]):
         batch = random_batch(model.config.vocab_size, lengths, seed=1, pair_at=4)
-        assert_close_unpadded(torch_forward(model, batch), hf_forward(minilm_dir, batch), batch["attention_mask"])
+        assert_close_unpadded(
+            torch_forward(model, batch), hf_forward(minilm_dir, batch), batch["attention_mask"]
+        )
 
 
 def test_head_mask_switches_one_head_off(checkpoints):

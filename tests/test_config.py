@@ -25,13 +25,19 @@ def test_reads_labels_and_architecture(checkpoints):
     assert config.labels == ["negative", "positive", "neutral"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"model_type": "gpt2"}, "model_type 'gpt2' is not supported"),
-    ({"architectures": ["BertForNextSentencePrediction"]}, "architecture 'BertForNextSentencePrediction'"),
-    ({"position_embedding_type": "relative_key"}, "position_embedding_type 'relative_key'"),
-    ({"hidden_act": "swish"}, "hidden_act 'swish'"),
-    ({"id2label": {}}, "has no id2label"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model_type": "gpt2"}, "model_type 'gpt2' is not supported"),
+        (
+            {"architectures": ["BertForNextSentencePrediction"]},
+            "architecture 'BertForNextSentencePrediction'",
+        ),
+        ({"position_embedding_type": "relative_key"}, "position_embedding_type 'relative_key'"),
+        ({"hidden_act": "swish"}, "hidden_act 'swish'"),
+        ({"id2label": {}}, "has no id2label"),
+    ],
+)
 def test_unsupported_configs_say_what(tmp_path, checkpoints, change, message):
     with pytest.raises(CheckpointError, match=message):
         read_config(edited(tmp_path, checkpoints, **change))
@@ -39,7 +45,9 @@ def test_unsupported_configs_say_what(tmp_path, checkpoints, change, message):
 
 def test_hub_id_offline_says_so(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(CheckpointError, match="could not fetch 'nobody/no-such-bert' from the Hugging Face hub"):
+    with pytest.raises(
+        CheckpointError, match="could not fetch 'nobody/no-such-bert' from the Hugging Face hub"
+    ):
         resolve("nobody/no-such-bert")
 
 

@@ -39,7 +39,11 @@ def test_huge_text_is_truncated_and_says_so(minilm):
 def test_task_predictions_carry_label_names(checkpoints):
     cls = bv.load(str(checkpoints["BertForSequenceClassification"]), progress=False)
     p = cls.analyze("the cat was happy").predictions
-    assert p["task"] == "classification" and set(p["probabilities"]) == {"negative", "positive", "neutral"}
+    assert p["task"] == "classification" and set(p["probabilities"]) == {
+        "negative",
+        "positive",
+        "neutral",
+    }
     assert abs(sum(p["probabilities"].values()) - 1) < 1e-6 and p["label"] in p["probabilities"]
 
     ner = bv.load(str(checkpoints["BertForTokenClassification"]), progress=False)
@@ -62,7 +66,9 @@ def test_head_mask_through_onnx(checkpoints):
     mask = np.ones((2, 4))
     mask[0, 1] = 0
     off = ex.analyze("the cat sat on the mat", head_mask=mask)
-    assert np.all(off.attentions[0, 1] == 0) and np.array_equal(off.attentions[0, 0], plain.attentions[0, 0])
+    assert np.all(off.attentions[0, 1] == 0) and np.array_equal(
+        off.attentions[0, 0], plain.attentions[0, 0]
+    )
     assert not np.allclose(off.logits, plain.logits)
 
 
@@ -77,14 +83,17 @@ def test_bad_head_masks_are_refused(checkpoints):
 def test_padding_in_a_batch_changes_nothing(checkpoints):
     ex = bv.load(str(checkpoints["BertForTokenClassification"]), variant="fp32", progress=False)
     alone = ex.analyze("mary went to paris")
-    batched = ex.analyze_batch([("john ran to the big red house and it was happy", None),
-                                ("mary went to paris", None)])[1]  # fmt: skip
+    batched = ex.analyze_batch(
+        [("john ran to the big red house and it was happy", None), ("mary went to paris", None)]
+    )[1]
     np.testing.assert_allclose(alone.attentions, batched.attentions, atol=1e-5)
     np.testing.assert_allclose(alone.logits, batched.logits, atol=1e-4)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bertviz_lite", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "bertviz_lite", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
@@ -108,7 +117,9 @@ def test_warm_start_does_not_import_torch(checkpoints):
     """The runtime path is onnxruntime + tokenizers + NumPy: torch only builds missing exports."""
     path = str(checkpoints["BertModel"])
     bv.load(path, variant="fp32", progress=False)
-    code = ("import sys, bertviz_lite as bv; ex = bv.load(%r, variant='fp32'); ex.analyze('hi');"
-            "print('torch' in sys.modules)") % path  # fmt: skip
+    code = (
+        f"import sys, bertviz_lite as bv; ex = bv.load({path!r}, variant='fp32'); ex.analyze('hi');"
+        "print('torch' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr

@@ -12,7 +12,12 @@ from conftest import assert_close_unpadded, random_batch
 import bertviz_lite as bv
 from bertviz_lite.tokenizer import batch_arrays
 
-ARCHITECTURES = ["BertModel", "BertForSequenceClassification", "BertForTokenClassification", "BertForMaskedLM"]
+ARCHITECTURES = [
+    "BertModel",
+    "BertForSequenceClassification",
+    "BertForTokenClassification",
+    "BertForMaskedLM",
+]
 
 
 def onnx_forward(explainer, batch, head_mask=None):
@@ -26,18 +31,24 @@ def test_fp32_matches_transformers_at_other_lengths(checkpoints, hf_forward, arc
     ex = bv.load(str(path), variant="fp32", progress=False)
     for lengths in ([7, 4], [29, 13, 2]):  # the export example is 16 long: these are not
         batch = random_batch(ex.config.vocab_size, lengths, seed=lengths[0], pair_at=3)
-        assert_close_unpadded(onnx_forward(ex, batch), hf_forward(path, batch), batch["attention_mask"])
+        assert_close_unpadded(
+            onnx_forward(ex, batch), hf_forward(path, batch), batch["attention_mask"]
+        )
 
 
 @pytest.mark.slow
 def test_minilm_fp32_matches_transformers(minilm_dir, hf_forward):
     ex = bv.load("minilm", variant="fp32", progress=False)
-    texts = [("The cat sat on the mat.", "It was happy."),
-             ("Shares in the London-based bank fell sharply on Tuesday after the announcement.", None),
-             (" ".join(["Attention is all you need, they said."] * 12), "Not quite.")]  # fmt: skip
+    texts = [
+        ("The cat sat on the mat.", "It was happy."),
+        ("Shares in the London-based bank fell sharply on Tuesday after the announcement.", None),
+        (" ".join(["Attention is all you need, they said."] * 12), "Not quite."),
+    ]
     batch = batch_arrays([ex.tokenizer.encode(t, p) for t, p in texts])
     assert batch["input_ids"].shape[1] not in (16,) and batch["attention_mask"].min() == 0
-    assert_close_unpadded(onnx_forward(ex, batch), hf_forward(minilm_dir, batch), batch["attention_mask"])
+    assert_close_unpadded(
+        onnx_forward(ex, batch), hf_forward(minilm_dir, batch), batch["attention_mask"]
+    )
 
 
 def op_counts(explainer) -> Counter:
@@ -59,7 +70,9 @@ def test_fusions_keep_softmax(variant):
         assert ops["MatMul"] == 2 * layers  # Q·Kᵀ and P·V stay float
 
 
-@pytest.mark.parametrize("architecture", ["BertForSequenceClassification", "BertForTokenClassification"])
+@pytest.mark.parametrize(
+    "architecture", ["BertForSequenceClassification", "BertForTokenClassification"]
+)
 def test_int8_keeps_the_argmax(checkpoints, architecture):
     fp32 = bv.load(str(checkpoints[architecture]), variant="fp32", progress=False)
     int8 = bv.load(str(checkpoints[architecture]), variant="int8", progress=False)
@@ -76,15 +89,19 @@ def test_int8_keeps_the_argmax(checkpoints, architecture):
 def test_minilm_int8_drift_is_small():
     """The figures the README quotes: int8 against fp32 on real sentences."""
     fp32, int8 = (bv.load("minilm", variant=v, progress=False) for v in ("fp32", "int8"))
-    texts = ["The quick brown fox jumps over the lazy dog.",
-             "Manchester United beat Chelsea 2-1 at Old Trafford on Saturday evening.",
-             "I absolutely loved this movie, the acting was superb."]  # fmt: skip
+    texts = [
+        "The quick brown fox jumps over the lazy dog.",
+        "Manchester United beat Chelsea 2-1 at Old Trafford on Saturday evening.",
+        "I absolutely loved this movie, the acting was superb.",
+    ]
     for text in texts:
         a, b = fp32.analyze(text), int8.analyze(text)
         drift = np.abs(a.attentions - b.attentions)
         assert drift.mean() < 0.01 and drift.max() < 0.6
         cos = (a.hidden_states[-1] * b.hidden_states[-1]).sum(-1) / (
-            np.linalg.norm(a.hidden_states[-1], axis=-1) * np.linalg.norm(b.hidden_states[-1], axis=-1))
+            np.linalg.norm(a.hidden_states[-1], axis=-1)
+            * np.linalg.norm(b.hidden_states[-1], axis=-1)
+        )
         assert cos.min() > 0.95
 
 

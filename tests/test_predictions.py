@@ -30,9 +30,14 @@ def test_entities_are_words_with_spans(tok):
     start_of = {text[slice(*enc.offsets[t])]: t for t in range(1, len(enc) - 1)}
     pieces = [t for t, w in enumerate(enc.word_ids) if w == enc.word_ids[start_of["Token"]]]
     assert len(pieces) > 2
-    tags = {start_of["Angela"]: "B-PER", start_of["Mer"]: "I-PER", pieces[0]: "B-LOC",
-            pieces[1]: "O",  # a later sub-token's tag is not read: the word keeps its first one
-            start_of["New"]: "B-LOC", start_of["York"]: "I-LOC"}  # fmt: skip
+    tags = {
+        start_of["Angela"]: "B-PER",
+        start_of["Mer"]: "I-PER",
+        pieces[0]: "B-LOC",
+        pieces[1]: "O",  # a later sub-token's tag is not read: the word keeps its first one
+        start_of["New"]: "B-LOC",
+        start_of["York"]: "I-LOC",
+    }
     out = predictions.entities(tag_logits(enc, tags), LABELS, enc)
     spans = [(e["label"], e["text"]) for e in out["entities"]]
     assert spans == [("PER", "Angela Merkel"), ("LOC", "Tokenizationville"), ("LOC", "New York")]
@@ -43,7 +48,10 @@ def test_entities_are_words_with_spans(tok):
 def test_stray_inside_tag_starts_an_entity_and_types_do_not_merge(tok):
     enc = tok.encode("Paris London Mary")
     out = predictions.entities(tag_logits(enc, {1: "I-LOC", 2: "I-LOC", 3: "I-PER"}), LABELS, enc)
-    assert [(e["label"], e["text"]) for e in out["entities"]] == [("LOC", "Paris London"), ("PER", "Mary")]
+    assert [(e["label"], e["text"]) for e in out["entities"]] == [
+        ("LOC", "Paris London"),
+        ("PER", "Mary"),
+    ]
 
 
 def test_entities_in_the_second_sentence_point_into_it(tok):

@@ -23,7 +23,11 @@ def test_pair_segments_words_and_offsets(tok):
     second = [w for w, s in zip(enc.word_ids, enc.sequence_ids) if s == 1]
     assert min(second) == max(first) + 1
     # sub-words of one word share its id, and offsets point back into the right sentence
-    pieces = [t for t, (w, s) in enumerate(zip(enc.word_ids, enc.sequence_ids)) if s == 1 and w == min(second)]
+    pieces = [
+        t
+        for t, (w, s) in enumerate(zip(enc.word_ids, enc.sequence_ids))
+        if s == 1 and w == min(second)
+    ]
     assert len(pieces) > 1
     start, end = enc.offsets[pieces[0]][0], enc.offsets[pieces[-1]][1]
     assert enc.pair[start:end] == "Tokenization"
