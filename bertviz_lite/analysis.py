@@ -1,0 +1,346 @@
+"""Pure-NumPy transforms of the runtime's outputs, for the views.
+
+The heatmaps, the overview, the token-link view and the embeddings plot all start from an
+`Analysis` (attentions [layers, heads, T, T], rows = query tokens summing to 1; hidden states
+[layers + 1, T, hidden]). This module turns those arrays into what they draw: head averages,
+attention rollout, word-level matrices, segment and special-token filters, weak-link thresholds,
+2-D projections of token vectors, uint8 quantisation for the page, and a readable diff of two
+prediction dicts (before/after switching heads off). NumPy only: no torch, no plotting library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DIRECTIONS = ("all", "A→A", "A→B", "B→A", "B→B")
+# ASCII spellings accepted too, so a URL parameter or a CLI flag need not carry "→".
+_DIRECTION_ALIASES = {d.replace("→", "->"): d for d in DIRECTIONS if "→" in d}
+
+
+# --- attention summaries ------------------------------------------------------------------------
+
+
+def head_average(attentions: np.ndarray, layer: int | None = None) -> np.ndarray:
+    """Mean over the heads of `layer` ([T, T]); over every layer and head when layer is None."""
+    a = np.asarray(attentions, np.float32)
+    if a.ndim != 4:
+        raise ValueError(f"attentions must be [layers, heads, T, T], not shape {a.shape}")
+    return a.mean(axis=(0, 1)) if layer is None else a[layer].mean(axis=0)
+
+
+def _row_normalise(a: np.ndarray, empty: str = "identity") -> np.ndarray:
+    """Rows scaled to sum to 1; an all-zero row becomes the identity row or stays zero.
+
+    All-zero rows appear when every head of a layer is switched off: treating that layer as
+    "pass each token through unchanged" (identity) is what the residual connection then does.
+    """
+    s = a.sum(axis=-1, keepdims=True)
+    zero = s <= 0
+    out = np.divide(a, s, out=np.zeros_like(a), where=~zero)
+    if empty == "identity" and zero.any():
+        eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        out = np.where(zero, eye, out)
+    return out
+
+
+def rollout(attentions: np.ndarray, add_residual: bool = True) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020): [layers, T, T], cumulative up to each layer.
+
+    Per layer A = mean over heads, rows renormalised (so heads switched off by a head mask do not
+    shrink the layer's weight, and a layer with every head off passes tokens through unchanged);
+    with `add_residual`, A = 0.5·A + 0.5·I. Then R_l = A_l · R_{l-1}; R[-1] is the usual rollout.
+    Row r of R_l says how much each input token flows into token r at layer l.
+    """
+    a = np.asarray(attentions, np.float64)
+    if a.ndim != 4:
+        raise ValueError(f"attentions must be [layers, heads, T, T], not shape {a.shape}")
+    layers, _, t, _ = a.shape
+    per_layer = _row_normalise(np.nan_to_num(a).mean(axis=1))
+    if add_residual:
+        per_layer = _row_normalise(0.5 * per_layer + 0.5 * np.eye(t))
+    out = np.empty((layers, t, t), np.float64)
+    acc = np.eye(t)
+    for i in range(layers):
+        acc = per_layer[i] @ acc
+        out[i] = acc
+    return out.astype(np.float32)
+
+
+# --- words instead of WordPiece tokens ---------------------------------------------------------
+
+
+def word_spans(
+    word_ids: Sequence[int | None], sequence_ids: Sequence[int | None] | None = None
+) -> list[list[int]]:
+    """Token indices of each display unit, in order.
+
+    Consecutive tokens of one word (same word id, same sentence) form one unit; every special
+    token ([CLS], [SEP]: word id None) is a unit of its own.
+    """
+    seqs = list(sequence_ids) if sequence_ids is not None else [None] * len(word_ids)
+    if len(seqs) != len(word_ids):
+        raise ValueError("word_ids and sequence_ids must have the same length")
+    units: list[list[int]] = []
+    prev: tuple | None = None
+    for t, (w, s) in enumerate(zip(word_ids, seqs)):
+        key = None if w is None else (s, w)
+        if key is not None and key == prev:
+            units[-1].append(t)
+        else:
+            units.append([t])
+        prev = key
+    return units
+
+
+def _merge_operators(units: Sequence[Sequence[int]], t: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row_mean [W, T], col_sum [T, W]) such that merged = row_mean @ M @ col_sum."""
+    row_mean = np.zeros((len(units), t), np.float64)
+    col_sum = np.zeros((t, len(units)), np.float64)
+    for w, unit in enumerate(units):
+        row_mean[w, unit] = 1.0 / len(unit)
+        col_sum[unit, w] = 1.0
+    if int(col_sum.sum()) != t or (col_sum.sum(axis=1) != 1).any():
+        raise ValueError(f"units must cover each of the {t} tokens exactly once")
+    return row_mean, col_sum
+
+
+def merge_to_words(matrix: np.ndarray, units: Sequence[Sequence[int]]) -> np.ndarray:
+    """Token-to-token attention [..., T, T] as unit-to-unit attention [..., W, W].
+
+    Attention FROM a word is the mean of its sub-tokens' rows; attention TO a word is the sum over
+    its sub-tokens' columns (Clark et al. 2019, "What does BERT look at?"), so rows still sum to 1.
+    Works on [T, T], [heads, T, T] and [layers, heads, T, T].
+    """
+    m = np.asarray(matrix)
+    t = m.shape[-1]
+    if m.ndim < 2 or m.shape[-2] != t:
+        raise ValueError(f"matrix must be [..., T, T], not shape {m.shape}")
+    row_mean, col_sum = _merge_operators(units, t)
+    return (row_mean @ m.astype(np.float64) @ col_sum).astype(np.float32)
+
+
+def unit_labels(tokens: Sequence[str], units: Sequence[Sequence[int]]) -> list[str]:
+    """One label per unit, WordPiece pieces joined: ["token", "##ization"] → "tokenization"."""
+    labels = []
+    for unit in units:
+        pieces = [tokens[i] for i in unit]
+        labels.append(pieces[0] + "".join(p.removeprefix("##") for p in pieces[1:]))
+    return labels
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def content_mask(word_ids: Sequence[int | None]) -> np.ndarray:
+    """bool [T]: True for text tokens, False for [CLS]/[SEP] (word id None)."""
+    return np.array([w is not None for w in word_ids], bool)
+
+
+def drop_special(
+    matrix: np.ndarray, keep_mask: Sequence[bool] | np.ndarray, renormalise: bool = True
+) -> tuple[np.ndarray, list[int]]:
+    """Keep only the rows and columns in `keep_mask` (bool [T]); returns (matrix, kept indices).
+
+    With `renormalise`, each kept row is rescaled to sum to 1 again. This is for display only:
+    it hides how much attention went to [CLS]/[SEP] (often most of it) so the rest is readable,
+    and the numbers are then no longer the model's. A row left with no weight stays all zero.
+    """
+    m = np.asarray(matrix)
+    keep = np.asarray(keep_mask, bool)
+    if keep.shape != (m.shape[-1],):
+        raise ValueError(f"keep_mask must be bool [{m.shape[-1]}], not shape {keep.shape}")
+    kept = np.flatnonzero(keep)
+    out = m[..., kept[:, None], kept].astype(np.float32)
+    if renormalise:
+        out = _row_normalise(out, empty="zero")
+    return out, kept.tolist()
+
+
+def segment_mask(type_ids: Sequence[int] | np.ndarray, direction: str = "all") -> np.ndarray:
+    """bool [T, T] keeping attention from one segment to another (rows = from, cols = to).
+
+    direction: "all", "A→A", "A→B", "B→A" or "B→B" (ASCII "A->B" also accepted). A is segment 0,
+    B segment 1; [CLS] and [SEP] belong to the segment whose type id they carry.
+    """
+    types = np.asarray(type_ids)
+    d = _DIRECTION_ALIASES.get(direction, direction)
+    if d not in DIRECTIONS:
+        raise ValueError(
+            f"unknown direction {direction!r}: choose from {', '.join(map(repr, DIRECTIONS))}"
+        )
+    if d == "all":
+        return np.ones((len(types), len(types)), bool)
+    src, dst = ({"A": 0, "B": 1}[c] for c in d.split("→"))
+    return (types == src)[:, None] & (types == dst)[None, :]
+
+
+def threshold(matrix: np.ndarray, min_weight: float) -> np.ndarray:
+    """A copy with every weight below `min_weight` set to 0 (the link view's "hide weak links")."""
+    m = np.asarray(matrix)
+    return np.where(m >= min_weight, m, 0).astype(m.dtype)
+
+
+def top_links(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row of [T, T], the k strongest targets: (indices [T, k], weights [T, k]).
+
+    Strongest first; ties keep the lower index first. k is capped at T.
+    """
+    m = np.asarray(matrix)
+    k = max(0, min(int(k), m.shape[-1]))
+    order = np.argsort(-m, axis=-1, kind="stable")[..., :k]
+    return order, np.take_along_axis(m, order, axis=-1)
+
+
+# --- token vectors -----------------------------------------------------------------------------
+
+
+def _pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coords [T, 2], explained-variance ratio [2]) of one layer; zeros where rank < 2."""
+    t = x.shape[0]
+    centered = x - x.mean(axis=0, keepdims=True)
+    coords = np.zeros((t, 2))
+    ratio = np.zeros(2)
+    total = float((centered**2).sum())
+    if t < 2 or total <= 0:
+        return coords, ratio  # one token, or all identical: nothing to spread out
+    # Economy SVD of [T, D]: T ≪ D here (a sentence vs 384+ dims), so this is cheap.
+    u, s, _ = np.linalg.svd(centered, full_matrices=False)
+    n = min(2, len(s))
+    coords[:, :n] = u[:, :n] * s[:n]
+    ratio[:n] = s[:n] ** 2 / total
+    # Numerically null directions (T=2 has one real axis) are noise: keep them at exactly 0.
+    tiny = s[:n] <= s[0] * 1e-9
+    coords[:, :n][:, tiny] = 0
+    ratio[:n][tiny] = 0
+    return coords, ratio
+
+
+def project_2d(
+    hidden_states: np.ndarray, align: str = "procrustes"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-layer PCA of token vectors [L+1, T, D] → (coords [L+1, T, 2], ratio [L+1, 2]).
+
+    Each layer is centred and projected on its own top two principal axes (NumPy SVD). PCA axes
+    have arbitrary signs and may swap, so consecutive layers are aligned to the previous one, so
+    that a layer slider shows tokens moving rather than the picture flipping:
+    "procrustes" applies the best 2x2 rotation/reflection (orthogonal Procrustes), "sign" only
+    flips axes, None leaves raw PCA. Alignment is orthogonal, so distances are unchanged. `ratio`
+    is each principal axis' share of the layer's variance (their sum is the plane's share; after
+    a Procrustes rotation the drawn axes are a rotation of those two). Degenerate layers (T < 3,
+    identical vectors) give zeros, never NaN.
+    """
+    h = np.asarray(hidden_states, np.float64)
+    if h.ndim != 3:
+        raise ValueError(f"hidden_states must be [layers + 1, T, hidden], not shape {h.shape}")
+    if align not in ("procrustes", "sign", None):
+        raise ValueError(f"align must be 'procrustes', 'sign' or None, not {align!r}")
+    coords = np.zeros((h.shape[0], h.shape[1], 2))
+    ratios = np.zeros((h.shape[0], 2))
+    for i, layer in enumerate(h):
+        c, ratios[i] = _pca_2d(layer)
+        prev = coords[i - 1] if i > 0 else None
+        if prev is not None and align is not None and prev.any():
+            if align == "sign":
+                c = c * np.where((c * prev).sum(axis=0) < 0, -1.0, 1.0)
+            else:
+                # argmin_R ||c R - prev|| over orthogonal R: R = U Vᵀ from svd(cᵀ prev).
+                u, _, vt = np.linalg.svd(c.T @ prev)
+                c = c @ (u @ vt)
+        coords[i] = c
+    return coords.astype(np.float32), ratios.astype(np.float32)
+
+
+def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
+    """[T, D] → [T, T] cosine similarities; a zero vector has similarity 0 with everything."""
+    v = np.asarray(vectors, np.float64)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    unit = np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+    return np.clip(unit @ unit.T, -1.0, 1.0).astype(np.float32)
+
+
+# --- transport to the page ---------------------------------------------------------------------
+
+
+def quantize_uint8(matrix: np.ndarray) -> np.ndarray:
+    """[0, 1] → 0..255 (rounded, clipped; NaN → 0): a quarter of float32's bytes for the page."""
+    m = np.nan_to_num(np.asarray(matrix, np.float64), nan=0.0)
+    return np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8)
+
+
+def dequantize(q: np.ndarray) -> np.ndarray:
+    """Inverse of quantize_uint8 (to within 1/510 on [0, 1])."""
+    return np.asarray(q, np.float32) / np.float32(255.0)
+
+
+# --- predictions before/after a head ablation ---------------------------------------------------
+
+
+def _span_key(e: dict) -> tuple:
+    return (e.get("sequence", 0), e["start"], e["end"])
+
+
+def ablation_delta(before: dict, after: dict) -> dict:
+    """Compare two predictions dicts (from bertviz_lite.predictions) of the same input.
+
+    classification: label before/after and each label's probability change, largest first.
+    ner: entities added, removed, relabelled (same span, new label) and kept (score change).
+    masked-lm: each [MASK]'s top guess before/after.
+    """
+    if not before or not after:
+        raise ValueError("both predictions are needed (a bare encoder has none)")
+    task = before.get("task")
+    if task != after.get("task"):
+        raise ValueError(f"cannot compare a {task!r} prediction with a {after.get('task')!r} one")
+
+    if task == "classification":
+        pb, pa = before["probabilities"], after["probabilities"]
+        changes = [
+            {"label": k, "before": pb[k], "after": pa.get(k, 0.0), "delta": pa.get(k, 0.0) - pb[k]}
+            for k in pb
+        ]
+        changes.sort(key=lambda c: -abs(c["delta"]))
+        changed = before["label"] != after["label"]
+        summary = (
+            f"{before['label']} ({before['score']:.2f}) → {after['label']} ({after['score']:.2f})"
+            if changed
+            else f"still {after['label']}: {before['score']:.2f} → {after['score']:.2f}"
+        )
+        return {"task": task, "label_before": before["label"], "label_after": after["label"],
+                "label_changed": changed, "changes": changes, "summary": summary}  # fmt: skip
+
+    if task == "ner":
+        old = {_span_key(e): e for e in before["entities"]}
+        new = {_span_key(e): e for e in after["entities"]}
+        added = [new[k] for k in new if k not in old]
+        removed = [old[k] for k in old if k not in new]
+        relabelled, kept = [], []
+        for k in old.keys() & new.keys():
+            b, a = old[k], new[k]
+            row = {"text": a.get("text"), "start": a["start"], "end": a["end"], "sequence": k[0],
+                   "score_before": b["score"], "score_after": a["score"]}  # fmt: skip
+            if b["label"] != a["label"]:
+                relabelled.append({**row, "label_before": b["label"], "label_after": a["label"]})
+            else:
+                kept.append({**row, "label": a["label"], "delta": a["score"] - b["score"]})
+        relabelled.sort(key=lambda r: r["start"])
+        kept.sort(key=lambda r: (r["sequence"], r["start"]))
+        summary = (
+            f"{len(added)} added, {len(removed)} removed, {len(relabelled)} relabelled, "
+            f"{len(kept)} unchanged"
+        )
+        return {"task": task, "added": added, "removed": removed, "relabelled": relabelled,
+                "kept": kept, "summary": summary}  # fmt: skip
+
+    if task == "masked-lm":
+        rows = []
+        for b, a in zip(before["masks"], after["masks"]):
+            tb, ta = b["candidates"][0], a["candidates"][0]
+            rows.append({"position": b["position"], "before": tb["token"], "after": ta["token"],
+                         "score_before": tb["score"], "score_after": ta["score"],
+                         "changed": tb["token"] != ta["token"]})  # fmt: skip
+        n = sum(r["changed"] for r in rows)
+        return {"task": task, "masks": rows, "summary": f"{n} of {len(rows)} top guesses changed"}
+
+    raise ValueError(f"unknown prediction task {task!r}")

@@ -1,0 +1,92 @@
+"""Token vectors: where each token sits per layer (PCA to 2-D), and how alike tokens are.
+
+The projection figure carries every layer as a Plotly frame with a slider, so moving through the
+layers happens in the browser without a round trip; axes are fixed across layers so the motion is
+real. The similarity map is one layer's token-to-token cosine, sent as int8 percent.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..analysis import cosine_similarity, project_2d
+from ..explainer import Analysis
+from .head import distinct_labels
+
+SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}
+
+
+def projection_figure(analysis: Analysis, layer: int = 0) -> go.Figure:
+    """Tokens as labelled points, one frame per layer (0 = embeddings), starting at `layer`."""
+    points, explained = project_2d(analysis.hidden_states)
+    points = np.round(points, 3)
+    labels = [html.escape(t) for t in analysis.tokens]
+    colours = [SEGMENT_COLOURS[s] for s in analysis.encoding.sequence_ids]
+
+    def trace(i: int) -> go.Scatter:
+        return go.Scatter(
+            x=points[i, :, 0],
+            y=points[i, :, 1],
+            mode="markers+text",
+            text=labels,
+            textposition="top center",
+            marker=dict(color=colours, size=8),
+            hovertemplate="%{text}<extra></extra>",
+        )
+
+    names = ["embeddings"] + [f"layer {i}" for i in range(1, len(points))]
+    frames = [go.Frame(data=[trace(i)], name=n) for i, n in enumerate(names)]
+    pad = 0.08 * (points.max(axis=(0, 1)) - points.min(axis=(0, 1)) + 1e-6)
+    lo, hi = points.min(axis=(0, 1)) - pad, points.max(axis=(0, 1)) + pad
+    steps = [
+        dict(
+            method="animate",
+            label=n,
+            args=[[n], dict(mode="immediate", frame=dict(duration=300, redraw=True))],
+        )
+        for n in names
+    ]
+    fig = go.Figure(data=[trace(layer)], frames=frames)
+    fig.update_layout(
+        template="none",
+        height=520,
+        margin=dict(l=30, r=10, t=40, b=10),
+        showlegend=False,
+        title=f"Token vectors, PCA to 2-D per layer ({explained[layer].sum():.0%} of variance at the start)",
+        xaxis=dict(range=[lo[0], hi[0]], zeroline=False),
+        yaxis=dict(range=[lo[1], hi[1]], zeroline=False),
+        sliders=[dict(active=layer, steps=steps, currentvalue=dict(prefix=""), pad=dict(t=30))],
+    )
+    return fig
+
+
+def similarity_figure(analysis: Analysis, layer: int) -> go.Figure:
+    """Cosine similarity of every token pair at one layer (0 = embeddings)."""
+    sim = np.round(cosine_similarity(analysis.hidden_states[layer]) * 100).astype(np.int8)
+    labels = distinct_labels(analysis.tokens)
+    fig = go.Figure(
+        go.Heatmap(
+            z=sim,
+            x=labels,
+            y=labels,
+            zmin=-100,
+            zmax=100,
+            colorscale="RdBu",
+            reversescale=True,
+            hovertemplate="%{y} ↔ %{x}: %{z}%<extra></extra>",
+            colorbar=dict(title="cos %", thickness=12),
+        )
+    )
+    where = "embeddings" if layer == 0 else f"layer {layer}"
+    fig.update_layout(
+        template="none",
+        title=f"Cosine similarity, {where}",
+        height=min(900, 260 + 12 * len(labels)),
+        margin=dict(l=10, r=10, t=70, b=10),
+        xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
+        yaxis=dict(autorange="reversed", type="category", automargin=True),
+    )
+    return fig
