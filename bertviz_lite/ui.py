@@ -166,7 +166,9 @@ def build() -> gr.Blocks:
                     )
                     run = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=2):
-                label = gr.Label(label="Prediction", num_top_classes=5, visible=False)
+                label = gr.Label(
+                    label="Prediction", num_top_classes=5, visible=False, elem_id="prediction"
+                )
                 entities = gr.HighlightedText(
                     label="Entities", combine_adjacent=False, visible=False
                 )
@@ -253,7 +255,7 @@ def build() -> gr.Blocks:
                     label="Examples: one per model")  # fmt: skip
         restored = demo.load(restore, None, [text, pair, model, tabs, view, *head_controls, note],
                              api_visibility="private")  # fmt: skip
-        restored.then(_restored_analysis, [*form, *head_controls, emb_layer], outputs,
+        restored.then(_restored_analysis, [*form, *head_controls, emb_layer, note], outputs,
                       api_visibility="private")  # fmt: skip
         gr.api(predict_api, api_name="predict", concurrency_id="model")
         gr.api(analyze_api, api_name="analyze", concurrency_id="model")
@@ -266,10 +268,13 @@ def _example(text, pair, name):
                    d.segment, d.threshold, 6)  # fmt: skip
 
 
-def _restored_analysis(text, pair, name, *controls):
+def _restored_analysis(text, pair, name, *controls_and_note):
+    *controls, link_note = controls_and_note
     if not (text or "").strip():  # a plain visit: nothing to show yet
         return [gr.update()] * 10
-    return refresh(text, pair, name, *controls)
+    out = list(refresh(text, pair, name, *controls))
+    out[2] = "\n".join(n for n in (link_note, out[2]) if n)  # keep what the link's state said
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,203 @@
+"""The app for real: a server on loopback, gradio_client on its endpoints, Chromium on its page.
+
+Screenshots go to $BERTVIZ_LITE_SCREENSHOTS (default: a temp folder); the README's screenshot is
+the one this test takes (`BERTVIZ_LITE_SCREENSHOTS=assets python -m pytest tests/test_ui.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(
+    os.environ.get("BERTVIZ_LITE_SCREENSHOTS") or tempfile.mkdtemp(prefix="bertviz-shots-")
+)
+MARKUP = '<img src=x onerror=alert(1)> "><svg onload=alert(2)> <script>alert(3)</script> tail'
+
+
+@pytest.fixture(scope="module")
+def server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("GRADIO_SERVER_NAME", None)
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited: {proc.stdout.read()}") from None
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not start within 180 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def test_binds_to_loopback_only(server):
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    others = [
+        a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")
+    ]
+    for address in others:
+        with socket.socket() as s, pytest.raises(OSError):
+            s.settimeout(1)
+            s.connect((address, port))
+
+
+def test_named_endpoints(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/predict", "/analyze"} <= names
+
+
+@pytest.mark.parametrize(("model", "text", "check"), [
+    ("minilm", "A plain sentence.", lambda p: p is None),
+    ("sentiment", "This movie was wonderful, I loved every minute of it.", lambda p: p["label"] == "positive"),
+    ("topic", "The striker scored twice as United won the league match on Saturday.", lambda p: p["label"] == "sport"),
+    ("ner", "Barack Obama visited Paris.", lambda p: {"PER", "LOC"} <= {e["label"] for e in p["entities"]}),
+])  # fmt: skip
+def test_predict_each_model(client, model, text, check):
+    out = client.predict(text, "", model, api_name="/predict")
+    assert out["model"] == model and check(out["predictions"])
+
+
+def test_analyze_returns_tensors(client):
+    out = client.predict("The cat sat.", "It purred.", "minilm", api_name="/analyze")
+    a = out["attentions"]
+    att = np.frombuffer(base64.b64decode(a["data"]), a["dtype"]).reshape(a["shape"])
+    T = len(out["tokens"])
+    assert att.shape == (6, 12, T, T) and np.allclose(att.sum(-1), 1, atol=2e-3)
+    assert out["hidden_states"]["shape"] == [7, T, 384] and out["segment_ids"][-1] == 1
+
+
+@pytest.mark.parametrize("bad", [("", "", "minilm"), ("hi", "", "/etc/passwd"), ("hi", "", "nope")])
+def test_bad_requests_get_messages(client, bad):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as err:
+        client.predict(*bad, api_name="/predict")
+    assert "empty" in str(err.value) or "Unknown model" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)  # a 2-core CI machine exporting models is slow, not broken
+    page.dialogs, page.errors = [], []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    assert page.dialogs == [], f"user text ran as code: {page.dialogs}"
+    page.close()
+
+
+def wait_plot(page, selector: str):
+    page.wait_for_selector(f"{selector} .js-plotly-plot .main-svg", timeout=60_000)
+
+
+EXAMPLE_CHECKS = {
+    "The animal didn't cross": None,
+    "A man is playing a guitar": None,
+    "This movie was wonderful": "#prediction",
+    "Shares in the bank fell": "#prediction",
+    "Angela Merkel met": "#entities",
+}
+
+
+def test_examples_and_every_view(server, page):
+    page.goto(server)
+    for start, prediction in EXAMPLE_CHECKS.items():
+        page.get_by_role("tab", name="One head").click()
+        page.get_by_text(start).first.click()
+        wait_plot(page, "#head-plot")
+        page.wait_for_function(
+            f"document.querySelector('#head-plot')?.innerText.includes('layer 1')"
+        )
+        if prediction == "#entities":
+            page.wait_for_selector("#entities :text('PER')", timeout=60_000)
+            page.wait_for_selector("#entities :text('LOC')", timeout=60_000)
+        elif prediction:
+            page.wait_for_selector("#prediction .output-class", timeout=60_000)
+    page.screenshot(path=str(SHOTS / "screenshot.png"), full_page=False)
+    page.get_by_role("tab", name="All heads").click()
+    page.wait_for_function(
+        "document.querySelector('#overview img')?.naturalWidth > 0", timeout=60_000
+    )
+    page.screenshot(path=str(SHOTS / "overview.png"))
+    page.get_by_role("tab", name="Token vectors").click()
+    wait_plot(page, "#projection")
+    wait_plot(page, "#similarity")
+    page.screenshot(path=str(SHOTS / "embeddings.png"))
+    assert page.errors == []
+
+
+def test_url_state_is_restored(server, page):
+    query = urlencode({"text": "The keys to the cabinet are on the table.", "model": "minilm",
+                       "layer": 3, "head": 5, "view": "head", "words": 1})  # fmt: skip
+    page.goto(f"{server}?{query}")
+    wait_plot(page, "#head-plot")
+    page.wait_for_function(
+        "document.querySelector('#head-plot').innerText.includes('layer 3, head 5')"
+    )
+    assert "cabinet" in page.locator("#head-plot").inner_text()
+    page.goto(f"{server}?text=hello&layer=99&model=/etc&view=nowhere")
+    wait_plot(page, "#head-plot")
+    page.wait_for_selector("#notes :text('layer 99 is out of range')")
+    page.wait_for_selector("#notes :text('unknown model')")
+    page.wait_for_function(
+        "document.querySelector('#head-plot').innerText.includes('layer 6, head 1')"
+    )
+
+
+def test_markup_stays_text(server, page):
+    page.goto(f"{server}?" + urlencode({"text": MARKUP, "style": "links"}))
+    page.wait_for_selector("#head-links iframe", timeout=60_000)
+    frame = page.frame_locator("#head-links iframe")
+    frame.locator(".tok").first.wait_for()
+    assert frame.locator(".tok", has_text="<").count() > 0  # the "<" of the markup, as text
+    page.get_by_text("heatmap", exact=True).click()
+    wait_plot(page, "#head-plot")
+    assert "<" in page.locator("#head-plot").inner_text()  # the token "<" shown as text
+    assert page.locator("img[src=x]").count() == 0 and page.locator("svg[onload]").count() == 0
+    page.wait_for_timeout(500)
