@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,5 +92,5 @@ def test_exports(tmp_path):
     with np.load(npz) as data:
         assert data["attentions"].shape == r.attentions.shape
         np.testing.assert_allclose(data["attentions"], r.attentions, atol=1e-3)
-    out = json.loads(open(js).read())
+    out = json.loads(Path(js).read_text())
     assert out["tokens"] == r.tokens and out["attentions"]["shape"] == list(r.attentions.shape)

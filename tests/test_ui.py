@@ -152,7 +152,7 @@ def test_examples_and_every_view(server, page):
         page.get_by_text(start).first.click()
         wait_plot(page, "#head-plot")
         page.wait_for_function(
-            f"document.querySelector('#head-plot')?.innerText.includes('layer 1')"
+            "document.querySelector('#head-plot')?.innerText.includes('layer 1')"
         )
         if prediction == "#entities":
             page.wait_for_selector("#entities :text('PER')", timeout=60_000)

@@ -40,5 +40,5 @@ def test_512_tokens_render():
     _, html = explorer.head_view(r, Selection(), "links")
     assert len(fig.to_json()) < 400_000 and len(html) < 400_000
     assert explorer.overview(r).shape == (6 * 66 - 2, 12 * 66 - 2, 3)
-    projection, similarity = explorer.embeddings(r, 6)
+    projection, _ = explorer.embeddings(r, 6)
     assert len(projection.frames) == 7
