@@ -1,6 +1,6 @@
 """The Gradio app: layout and event wiring only. explorer.py computes; views/ draw.
 
-Named API endpoints for gradio_client: /predict and /analyze (JSON). The URL carries the view's
+Named API endpoints for gradio_client: /predict and /analyze (JSON), /explore (the whole page). The URL carries the view's
 state (urlstate.py), so a shared link reopens the same view, also after a restart.
 """
 
@@ -232,8 +232,14 @@ def build() -> gr.Blocks:
                 None, state_q, link, js=SYNC_URL
             )
 
-        for trigger in (run.click, text.submit, pair.submit):
-            sync(trigger(refresh, [*form, *head_controls, emb_layer], outputs, api_visibility="private",
+        # The Analyze button's event is public as /explore: the whole page build, for benchmarks.
+        for trigger, api in (
+            (run.click, "public"),
+            (text.submit, "private"),
+            (pair.submit, "private"),
+        ):
+            sync(trigger(refresh, [*form, *head_controls, emb_layer], outputs, api_visibility=api,
+                         api_name="explore" if api == "public" else None,
                          concurrency_limit=CONCURRENCY, concurrency_id="model"))  # fmt: skip
         for control in head_controls:
             event = control.release if isinstance(control, gr.Slider) else control.change
