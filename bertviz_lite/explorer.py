@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
 import tempfile
 import threading
-from functools import cache, lru_cache
+import time
+from collections import OrderedDict
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +85,40 @@ def heads_off_mask(name: str, heads_off: tuple[str, ...]) -> np.ndarray | None:
     return mask
 
 
-@lru_cache(maxsize=8)
+class AnalysisCache:
+    """Recent analyses, bounded by bytes rather than count: one 512-token analysis of MiniLM
+    holds 75 MB of attention, forty short ones less than one such."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.items: OrderedDict[tuple, Analysis] = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def size(r: Analysis) -> int:
+        return r.attentions.nbytes + r.hidden_states.nbytes
+
+    def get(self, key: tuple, compute) -> Analysis:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        r = compute()  # outside the lock: other requests need not wait for this one
+        with self.lock:
+            self.items[key] = r
+            while len(self.items) > 1 and sum(map(self.size, self.items.values())) > self.max_bytes:
+                self.items.popitem(last=False)
+        return r
+
+
+CACHE = AnalysisCache(max_bytes=int(os.environ.get("BERTVIZ_LITE_CACHE_MB", "256")) * 2**20)
+
+
 def analysis(name: str, text: str, pair: str | None, heads_off: tuple[str, ...] = ()) -> Analysis:
-    return model(name).analyze(text, pair=pair, head_mask=heads_off_mask(name, heads_off))
+    """The analysis of these inputs, from the cache when a view was just drawn from it."""
+    mask = heads_off_mask(name, heads_off)
+    return CACHE.get((name, text, pair, heads_off),
+                     lambda: model(name).analyze(text, pair=pair, head_mask=mask))  # fmt: skip
 
 
 def notes(r: Analysis, extra: list[str]) -> str:
@@ -168,9 +203,18 @@ def tensors_json(r: Analysis) -> dict:
     }  # fmt: skip
 
 
+EXPORTS = Path(tempfile.gettempdir()) / "bertviz-lite-exports"
+EXPORT_MAX_AGE_S = 900
+
+
 def export_files(r: Analysis) -> tuple[str, str]:
-    """(NPZ with the tensors, JSON with everything), written to fresh temporary files."""
-    folder = Path(tempfile.mkdtemp(prefix="bertviz-lite-"))
+    """(NPZ with the tensors, JSON with everything) in a fresh folder; old folders are pruned."""
+    EXPORTS.mkdir(exist_ok=True)
+    now = time.time()
+    for old in EXPORTS.iterdir():
+        if now - old.stat().st_mtime > EXPORT_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(dir=EXPORTS))
     npz = folder / "analysis.npz"
     np.savez_compressed(
         npz, attentions=r.attentions.astype(np.float16), hidden_states=r.hidden_states.astype(np.float16),

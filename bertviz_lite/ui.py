@@ -68,9 +68,8 @@ def refresh(
     sel = _selection(layer, head, source, words, special, segment, threshold)
     fig, html = explorer.head_view(r, sel, style)
     projection, similarity = explorer.embeddings(r, emb_layer)
-    npz, js = explorer.export_files(r)
     return (label, entities, explorer.notes(r, extra), fig, html, explorer.overview(r),
-            projection, similarity, npz, js)  # fmt: skip
+            projection, similarity)  # fmt: skip
 
 
 @_guard
@@ -104,6 +103,12 @@ def ablate(text, pair, name, heads_off):
         explorer.prediction_outputs(out[k], text) for k in ("before", "after")
     )
     return b_label, a_label, b_ents, a_ents, out["delta"]["summary"]
+
+
+@_guard
+def export(text, pair, name):
+    text, pair, _ = explorer.clean(text, pair)
+    return explorer.export_files(explorer.analysis(name, text, pair))
 
 
 def query(text, pair, name, view, layer, head, source, style, words, special, segment, threshold):
@@ -153,7 +158,8 @@ SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
 def build() -> gr.Blocks:
     entries = catalog.entries().values()
     layers, heads = 6, 12  # the catalog's models; sliders are clamped again server-side
-    with gr.Blocks(title="bertviz_lite — look inside BERT") as demo:
+    # delete_cache: the images and files of past requests go after 15 minutes, checked every 5.
+    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900)) as demo:
         gr.Markdown("# bertviz_lite\nEvery layer's and every head's attention, the token vectors "
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():
@@ -216,15 +222,16 @@ def build() -> gr.Blocks:
                 delta = gr.Markdown()
             with gr.Tab("Share & export", id="export") as tab_export:
                 link = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link")
+                prepare = gr.Button("Prepare the tensors for download")
                 with gr.Row():
-                    npz = gr.DownloadButton("Tensors (.npz)")
-                    js = gr.DownloadButton("Everything (.json)")
+                    npz = gr.File(label="Attentions and token vectors (.npz, float16)")
+                    js = gr.File(label="Everything (.json, tensors as base64 float16)")
                 gr.Markdown("Each plot's camera button saves it as PNG.")
         state_q = gr.Textbox(visible=False)
 
         form = [text, pair, model]
         head_controls = [layer, head, source, style, words, special, segment, threshold]
-        outputs = [label, entities, note, plot, links, grid, projection, similarity, npz, js]
+        outputs = [label, entities, note, plot, links, grid, projection, similarity]
         url_inputs = [text, pair, model, view, *head_controls]
 
         def sync(event):
@@ -263,6 +270,7 @@ def build() -> gr.Blocks:
                              api_visibility="private")  # fmt: skip
         restored.then(_restored_analysis, [*form, *head_controls, emb_layer, note], outputs,
                       api_visibility="private")  # fmt: skip
+        prepare.click(export, form, [npz, js], api_visibility="private")
         gr.api(predict_api, api_name="predict", concurrency_id="model")
         gr.api(analyze_api, api_name="analyze", concurrency_id="model")
     return demo
@@ -277,7 +285,7 @@ def _example(text, pair, name):
 def _restored_analysis(text, pair, name, *controls_and_note):
     *controls, link_note = controls_and_note
     if not (text or "").strip():  # a plain visit: nothing to show yet
-        return [gr.update()] * 10
+        return [gr.update()] * 8
     out = list(refresh(text, pair, name, *controls))
     out[2] = "\n".join(n for n in (link_note, out[2]) if n)  # keep what the link's state said
     return out

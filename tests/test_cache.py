@@ -73,3 +73,22 @@ def test_cache_path_that_is_a_file_falls_back(tmp_path, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         root = cache.cache_root()
     assert root.is_dir() and "not writable" in caplog.text
+
+
+def test_two_processes_exporting_at_once_share_one_file(checkpoints, tmp_path):
+    """Both start with an empty cache: one exports under the lock, the other waits and reuses it."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BERTVIZ_LITE_CACHE": str(tmp_path / "shared")}
+    cmd = [sys.executable, "-m", "bertviz_lite", "export", "--model", str(checkpoints["BertModel"]),
+           "--variant", "fp32"]  # fmt: skip
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    exported = sum("exporting BertModel" in err for _, err in outs)
+    assert exported == 1, [err[-500:] for _, err in outs]
+    entries = [e for e in (tmp_path / "shared" / "onnx").iterdir() if e.is_dir()]
+    assert len(entries) == 1 and cache.is_valid(entries[0])
+    assert not [e for e in (tmp_path / "shared" / "onnx").iterdir() if e.name.startswith(".")]
