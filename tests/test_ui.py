@@ -9,16 +9,14 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+
+from bertviz_lite.loadtest import start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -30,26 +28,7 @@ MARKUP = '<img src=x onerror=alert(1)> "><svg onload=alert(2)> <script>alert(3)<
 
 @pytest.fixture(scope="module")
 def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GRADIO_SERVER_NAME", None)
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {proc.stdout.read()}") from None
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("app did not start within 180 s")
+    proc, url = start_app()
     yield url
     proc.terminate()
     proc.wait(timeout=30)

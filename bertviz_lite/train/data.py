@@ -50,6 +50,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..cache import cache_root
+
 # Bump when the preparation changes in a way the fingerprint below does not capture.
 DATA_VERSION = "1"
 SEED = 42
@@ -187,14 +189,8 @@ def describe() -> dict[str, Any]:
 
 
 def cache_dir() -> Path:
-    """Directory of the prepared data files (created on demand)."""
-    base = os.environ.get("BERTVIZ_LITE_CACHE")
-    if base:
-        root = Path(base)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".cache") / "bertviz_lite"
-    return root / "data"
+    """Directory of the prepared data files (created on demand), beside the ONNX cache."""
+    return cache_root() / "data"
 
 
 # ---------------------------------------------------------------------------------------------
