@@ -121,6 +121,12 @@ def analysis(name: str, text: str, pair: str | None, heads_off: tuple[str, ...] 
                      lambda: model(name).analyze(text, pair=pair, head_mask=mask))  # fmt: skip
 
 
+def run_inputs(name: str, text: str, pair: str) -> tuple[Analysis, list[str]]:
+    """The analysis of the form's raw values, and notes on what cleaning changed."""
+    text, pair_, notes = clean(text, pair)
+    return analysis(name, text, pair_), notes
+
+
 def notes(r: Analysis, extra: list[str]) -> str:
     lines = list(extra)
     if r.truncated:

@@ -1,7 +1,8 @@
 """The Gradio app: layout and event wiring only. explorer.py computes; views/ draw.
 
-Named API endpoints for gradio_client: /predict and /analyze (JSON), /explore (the whole page). The URL carries the view's
-state (urlstate.py), so a shared link reopens the same view, also after a restart.
+Named API endpoints for gradio_client: /predict and /analyze (JSON), /explore (the whole page).
+The URL carries the view's state (urlstate.py), so a shared link reopens the same view, also after
+a restart.
 """
 
 from __future__ import annotations
@@ -60,9 +61,8 @@ def _selection(layer, head, source, words, special, segment, threshold) -> Selec
 def refresh(
     text, pair, name, layer, head, source, style, words, special, segment, threshold, emb_layer
 ):
-    text, pair, extra = explorer.clean(text, pair)
-    r = explorer.analysis(name, text, pair)
-    probabilities, spans = explorer.prediction_outputs(r.predictions, text)
+    r, extra = explorer.run_inputs(name, text, pair)
+    probabilities, spans = explorer.prediction_outputs(r.predictions, r.encoding.text)
     label = gr.Label(probabilities, visible=probabilities is not None)
     entities = gr.HighlightedText(spans, visible=spans is not None)
     sel = _selection(layer, head, source, words, special, segment, threshold)
@@ -74,22 +74,19 @@ def refresh(
 
 @_guard
 def redraw_head(text, pair, name, layer, head, source, style, words, special, segment, threshold):
-    text, pair, _ = explorer.clean(text, pair)
-    r = explorer.analysis(name, text, pair)
+    r, _ = explorer.run_inputs(name, text, pair)
     sel = _selection(layer, head, source, words, special, segment, threshold)
     return explorer.head_view(r, sel, style)
 
 
 @_guard
 def redraw_similarity(text, pair, name, emb_layer):
-    text, pair, _ = explorer.clean(text, pair)
-    return explorer.embeddings(explorer.analysis(name, text, pair), emb_layer)[1]
+    return explorer.embeddings(explorer.run_inputs(name, text, pair)[0], emb_layer)[1]
 
 
 @_guard
 def open_head(text, pair, name, event: gr.SelectData):
-    text, pair, _ = explorer.clean(text, pair)
-    hit = explorer.overview_click(explorer.analysis(name, text, pair), *event.index)
+    hit = explorer.overview_click(explorer.run_inputs(name, text, pair)[0], *event.index)
     if hit is None:
         return gr.update(), gr.update(), gr.update()
     return hit[0], hit[1], gr.Tabs(selected="head")
@@ -107,8 +104,7 @@ def ablate(text, pair, name, heads_off):
 
 @_guard
 def export(text, pair, name):
-    text, pair, _ = explorer.clean(text, pair)
-    return explorer.export_files(explorer.analysis(name, text, pair))
+    return explorer.export_files(explorer.run_inputs(name, text, pair)[0])
 
 
 def query(text, pair, name, view, layer, head, source, style, words, special, segment, threshold):
@@ -130,8 +126,7 @@ def restore(request: gr.Request):
 @_guard
 def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
     """Predictions of a catalog model for a text (and optional second sentence)."""
-    text, pair_, notes = explorer.clean(text, pair)
-    r = explorer.analysis(model, text, pair_)
+    r, notes = explorer.run_inputs(model, text, pair)
     return {"model": model, "tokens": r.tokens, "truncated": r.truncated,
             "notes": notes, "predictions": r.predictions}  # fmt: skip
 
@@ -142,12 +137,8 @@ def analyze_api(text: str, pair: str = "", model: str = "minilm") -> dict:
 
     Decode: np.frombuffer(base64.b64decode(a["data"]), a["dtype"]).reshape(a["shape"]).
     """
-    text, pair_, notes = explorer.clean(text, pair)
-    return {
-        "model": model,
-        "notes": notes,
-        **explorer.tensors_json(explorer.analysis(model, text, pair_)),
-    }
+    r, notes = explorer.run_inputs(model, text, pair)
+    return {"model": model, "notes": notes, **explorer.tensors_json(r)}
 
 
 # The address bar follows the view, so that the link in it reopens exactly this.
