@@ -180,3 +180,19 @@ def test_markup_stays_text(server, page):
     assert "<" in page.locator("#head-plot").inner_text()  # the token "<" shown as text
     assert page.locator("img[src=x]").count() == 0 and page.locator("svg[onload]").count() == 0
     page.wait_for_timeout(500)
+
+
+@pytest.mark.parametrize("text", [
+    "Emoji 👩‍👩‍👧 🇫🇷", "e\u0301 a\u0308 combining", "مرحبا بالعالم שלום", "zero\u200bwidth\u200d",
+    "control \x07\x1b[31m and NUL \x00\x00 bytes", MARKUP,
+])  # fmt: skip
+def test_odd_text_through_the_api(client, text):
+    out = client.predict(text, "", "ner", api_name="/predict")
+    assert out["tokens"][0] == "[CLS]" and out["predictions"]["task"] == "ner"
+
+
+def test_huge_text_and_half_empty_pair_through_the_api(client):
+    out = client.predict("word " * 20_001, "   ", "sentiment", api_name="/predict")
+    assert out["truncated"] and len(out["tokens"]) == 512
+    assert "cut to its first 100,000 characters" in out["notes"][0]
+    assert out["tokens"].count("[SEP]") == 1  # the blank second sentence was dropped
