@@ -42,16 +42,22 @@ class Analysis:
     encoding: Encoding = field(repr=False)
     logits: np.ndarray | None = field(default=None, repr=False)
 
-    def to_dict(self, decimals: int = 4) -> dict:
-        """JSON-ready: arrays as nested lists rounded to `decimals`."""
+    def summary(self) -> dict:
+        """Everything but the two tensors, JSON-ready."""
         e = self.encoding
         return {
             "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
             "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": self.truncated,
             "original_length": e.original_length, "predictions": self.predictions,
+        }  # fmt: skip
+
+    def to_dict(self, decimals: int = 4) -> dict:
+        """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals`."""
+        return {
+            **self.summary(),
             "attentions": np.round(self.attentions, decimals).tolist(),
             "hidden_states": np.round(self.hidden_states, decimals).tolist(),
-        }  # fmt: skip
+        }
 
 
 class Explainer:

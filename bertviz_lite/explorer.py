@@ -200,13 +200,11 @@ def packed(array: np.ndarray) -> dict:
 
 def tensors_json(r: Analysis) -> dict:
     """Everything about one analysis, JSON-ready, tensors packed."""
-    e = r.encoding
     return {
-        "text": e.text, "pair": e.pair, "tokens": r.tokens, "word_ids": r.word_ids,
-        "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": r.truncated,
-        "original_length": e.original_length, "predictions": r.predictions,
-        "attentions": packed(r.attentions), "hidden_states": packed(r.hidden_states),
-    }  # fmt: skip
+        **r.summary(),
+        "attentions": packed(r.attentions),
+        "hidden_states": packed(r.hidden_states),
+    }
 
 
 EXPORTS = Path(tempfile.gettempdir()) / "bertviz-lite-exports"
