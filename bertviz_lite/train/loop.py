@@ -1,0 +1,353 @@
+"""Fine-tuning our BERT with LoRA (peft) on one task: plain PyTorch, seeded, CPU-sized.
+
+Sequence classification (sentiment, topic) reads [CLS] → pooler → classifier; token
+classification (NER) labels only the first sub-token of each word, the others get -100 and are
+ignored by the loss, and a word's prediction is its first sub-token's tag. Batches are padded
+per batch and drawn from length buckets, so a batch of short snippets is not padded to the
+longest text of the set. The dev split picks the best epoch; the test split is never read here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from ..bert import ARCHITECTURES
+from ..config import read_config, weights_file
+from ..tokenizer import Tokenizer
+from ..weights import _normalise, read_state_dict
+from . import data
+from .tasks import TaskSettings
+
+log = logging.getLogger(__name__)
+
+IGNORE = -100  # label of sub-tokens after a word's first, and of [CLS]/[SEP]
+BUCKET_BATCHES = 50  # batches per length bucket: sorted inside, shuffled across
+
+
+@dataclass
+class Example:
+    """One encoded item. `labels` is an int (classification) or one per token (NER)."""
+
+    ids: list[int]
+    labels: int | list[int]
+    word_index: list[int | None] = field(default_factory=list)  # NER: token → word, first only
+    n_words: int = 0
+    gold: list[str] = field(default_factory=list)  # NER: gold tag names, one per word
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module  # the peft model, best epoch's weights restored
+    history: list[dict[str, Any]]
+    best_epoch: int
+    best_dev: dict[str, Any]
+    steps: int
+    seconds: float
+    seconds_per_step: float
+
+
+def set_threads() -> int:
+    """Use the CPUs this process may run on (containers report the host's count)."""
+    n = len(os.sched_getaffinity(0))
+    torch.set_num_threads(n)
+    return n
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# data → examples
+
+
+def tokenizer(base_dir: Path, max_length: int) -> Tokenizer:
+    return Tokenizer.from_dir(base_dir, max_length)
+
+
+def encode(task: str, items: Sequence[dict], tok: Tokenizer) -> list[Example]:
+    """Token ids (truncated to the tokenizer's max_length) and labels of every item."""
+    backend = tok.backend
+    backend.enable_truncation(tok.max_length)
+    try:
+        if task == "ner":
+            names = data.label_names("ner")
+            encs = backend.encode_batch([it["words"] for it in items], is_pretokenized=True)
+            out = []
+            for it, enc in zip(items, encs):
+                labels, first = [], []
+                prev = None
+                for w in enc.word_ids:
+                    is_first = w is not None and w != prev
+                    labels.append(it["tags"][w] if is_first else IGNORE)
+                    first.append(w if is_first else None)
+                    prev = w
+                gold = [names[t] for t in it["tags"]]
+                out.append(Example(enc.ids, labels, first, len(it["words"]), gold))
+            return out
+        encs = backend.encode_batch([it["text"] for it in items])
+        return [Example(enc.ids, it["label"]) for it, enc in zip(items, encs)]
+    finally:
+        backend.no_truncation()
+
+
+def batches(examples: Sequence[Example], size: int, rng: random.Random | None) -> list[list[int]]:
+    """Index batches of similar lengths. With `rng`: shuffled, then sorted within buckets of
+    BUCKET_BATCHES batches, and the batches shuffled; without: sorted by length (evaluation)."""
+    order = list(range(len(examples)))
+    if rng is None:
+        order.sort(key=lambda i: len(examples[i].ids))
+        return [order[i : i + size] for i in range(0, len(order), size)]
+    rng.shuffle(order)
+    out = []
+    chunk = size * BUCKET_BATCHES
+    for start in range(0, len(order), chunk):
+        bucket = sorted(order[start : start + chunk], key=lambda i: len(examples[i].ids))
+        out.extend(bucket[i : i + size] for i in range(0, len(bucket), size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(examples: Sequence[Example], pad_id: int = 0) -> dict[str, np.ndarray]:
+    """Right-padded int64 arrays, padded to the longest example of the batch."""
+    width = max(len(e.ids) for e in examples)
+    ids = np.full((len(examples), width), pad_id, np.int64)
+    mask = np.zeros((len(examples), width), np.int64)
+    for row, e in enumerate(examples):
+        ids[row, : len(e.ids)] = e.ids
+        mask[row, : len(e.ids)] = 1
+    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    if isinstance(examples[0].labels, int):
+        arrays["labels"] = np.array([e.labels for e in examples], np.int64)
+    else:
+        labels = np.full((len(examples), width), IGNORE, np.int64)
+        for row, e in enumerate(examples):
+            labels[row, : len(e.labels)] = e.labels
+        arrays["labels"] = labels
+    return arrays
+
+
+# ---------------------------------------------------------------------------------------------
+# model
+
+
+def build_model(base_dir: Path, settings: TaskSettings) -> nn.Module:
+    """The task architecture with the base's encoder weights and a fresh, seeded head."""
+    labels = data.label_names(settings.task)
+    base = read_config(base_dir)
+    config = dataclasses.replace(
+        base, architecture=settings.architecture, id2label=dict(enumerate(labels))
+    )
+    torch.manual_seed(settings.seed)
+    model = ARCHITECTURES[settings.architecture](config)
+    keys = set(model.bert.state_dict())
+    state = _normalise(read_state_dict(weights_file(base_dir)), keys)
+    model.bert.load_state_dict({k: v.float() for k, v in state.items() if k in keys})
+    # BERT's own head initialisation: N(0, 0.02), zero bias.
+    nn.init.normal_(model.classifier.weight, std=0.02)
+    nn.init.zeros_(model.classifier.bias)
+    return model
+
+
+def wrap_lora(model: nn.Module, settings: TaskSettings) -> nn.Module:
+    """peft LoRA on the target Linears; modules_to_save are trained in full."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=settings.lora_r,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        target_modules=list(settings.lora_targets),
+        modules_to_save=list(settings.modules_to_save),
+        bias=settings.lora_bias,
+    )
+    return get_peft_model(model, config)
+
+
+def torch_logits(model: nn.Module) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """A logits function over collated arrays, for `evaluate`."""
+
+    def run(arrays: dict[str, np.ndarray]) -> np.ndarray:
+        inputs = {
+            k: torch.from_numpy(arrays[k])
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+        }
+        with torch.inference_mode():
+            return model(**inputs).logits.float().numpy()
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+def evaluate(
+    task: str,
+    examples: Sequence[Example],
+    logits_fn: Callable[[dict[str, np.ndarray]], np.ndarray],
+    batch_size: int = 64,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Accuracy (classification) or seqeval entity-level F1 with per-type F1 (NER)."""
+    preds: list[Any] = [None] * len(examples)
+    order = batches(examples, batch_size, None)
+    for idx in tqdm(order, desc="evaluating", unit="batch", disable=not progress, leave=False):
+        logits = logits_fn(collate([examples[i] for i in idx]))
+        for row, i in enumerate(idx):
+            preds[i] = logits[row]
+    if task != "ner":
+        predicted = np.array([int(p.argmax()) for p in preds])
+        gold = np.array([e.labels for e in examples])
+        return {"accuracy": float((predicted == gold).mean()), "n": len(examples)}
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+
+    names = data.label_names("ner")
+    predicted_tags = []
+    for e, logit in zip(examples, preds):
+        tags = ["O"] * e.n_words  # a word truncated away counts as tagged O
+        for t, w in enumerate(e.word_index):
+            if w is not None:
+                tags[w] = names[int(logit[t].argmax())]
+        predicted_tags.append(tags)
+    gold = [e.gold for e in examples]
+    report = classification_report(gold, predicted_tags, output_dict=True, zero_division=0)
+    per_type = {
+        k: {"precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"],
+            "support": int(v["support"])}
+        for k, v in report.items() if "avg" not in k
+    }  # fmt: skip
+    return {
+        "f1": float(f1_score(gold, predicted_tags)),
+        "precision": float(precision_score(gold, predicted_tags)),
+        "recall": float(recall_score(gold, predicted_tags)),
+        "per_type": per_type,
+        "n": len(examples),
+    }
+
+
+def score(task: str, metrics: dict[str, Any]) -> float:
+    """The one number that picks the best epoch and is compared across variants."""
+    return metrics["f1"] if task == "ner" else metrics["accuracy"]
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def train(
+    settings: TaskSettings,
+    base_dir: Path,
+    train_items: Sequence[dict],
+    dev_items: Sequence[dict],
+    epochs: int | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train LoRA + head on `train_items`; evaluate on `dev_items` after each epoch (and at a
+    max_steps stop) and keep the best."""
+    set_threads()
+    seed_everything(settings.seed)
+    epochs = epochs or settings.epochs
+    tok = tokenizer(base_dir, settings.max_length)
+    train_ex = encode(settings.task, train_items, tok)
+    dev_ex = encode(settings.task, dev_items, tok)
+    model = wrap_lora(build_model(base_dir, settings), settings)
+
+    rng = random.Random(settings.seed)
+    steps_per_epoch = math.ceil(len(train_ex) / settings.batch_size)
+    total = (
+        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    )
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]  # biases and LayerNorm: no weight decay
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": settings.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=settings.lr,
+    )  # fmt: skip
+    warmup = max(1, round(settings.warmup * total))
+
+    def schedule(step: int) -> float:  # linear warm-up, then linear decay to 0
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
+    n_labels = len(data.label_names(settings.task))
+
+    history: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, Any], dict[str, torch.Tensor]] | None = None
+    step, started = 0, time.perf_counter()
+    bar = tqdm(total=total, desc=f"training {settings.task}", unit="step", disable=not progress)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        losses = []
+        for idx in batches(train_ex, settings.batch_size, rng):
+            if step >= total:
+                break
+            arrays = collate([train_ex[i] for i in idx])
+            tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
+            labels = tensors.pop("labels")
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
+                logits = model(**tensors).logits
+            loss = loss_fn(logits.float().reshape(-1, n_labels), labels.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            step += 1
+            bar.update()
+            if step % 10 == 0:
+                bar.set_postfix(epoch=epoch, loss=f"{np.mean(losses[-50:]):.4f}")
+        model.eval()
+        dev = evaluate(settings.task, dev_ex, torch_logits(model), settings.eval_batch_size)
+        record = {
+            "epoch": epoch, "steps": step, "train_loss": float(np.mean(losses)) if losses else None,
+            "losses": losses, "dev": dev, "seconds": round(time.perf_counter() - started, 1),
+        }  # fmt: skip
+        history.append(record)
+        dev_score = score(settings.task, dev)
+        bar.write(
+            f"epoch {epoch}: train loss {record['train_loss']:.4f}, dev "
+            f"{'F1' if settings.task == 'ner' else 'accuracy'} {dev_score:.4f} ({step} steps)"
+        )
+        if best is None or dev_score > best[0]:
+            snapshot = {
+                n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+            }
+            best = (dev_score, epoch, dev, snapshot)
+        if step >= total:
+            break
+    bar.close()
+    seconds = time.perf_counter() - started
+    assert best is not None
+    with torch.no_grad():  # back to the best epoch's weights
+        named = dict(model.named_parameters())
+        for n, t in best[3].items():
+            named[n].copy_(t)
+    model.eval()
+    return TrainResult(
+        model=model, history=history, best_epoch=best[1], best_dev=best[2], steps=step,
+        seconds=seconds, seconds_per_step=seconds / max(1, step),
+    )  # fmt: skip

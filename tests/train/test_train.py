@@ -1,0 +1,204 @@
+"""Tests of the training loop and of the committed task adapters (models/<task>/).
+
+The loop tests train real MiniLM for a few steps on a handful of examples and check that the loss
+falls and that the saved adapter round-trips through load_merged and an ONNX export. The
+committed-artifact tests load each task model through the public API and check clear examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from bertviz_lite import adapter, catalog
+from bertviz_lite.train import data, loop
+from bertviz_lite.train.tasks import TASKS
+
+pytest.importorskip("peft")
+
+
+@pytest.fixture(scope="module")
+def base():
+    return catalog.checkpoint_dir(catalog.entries()["minilm"])
+
+
+def test_settings_are_consistent():
+    for name, s in TASKS.items():
+        assert s.task == name
+        assert s.architecture in adapter.TASK_ARCHITECTURES
+        assert ("Token" in s.architecture) == (name == "ner")
+        assert "classifier" in s.modules_to_save
+        assert s.max_length <= 512
+
+
+def test_batches_cover_every_example_once():
+    examples = [
+        loop.Example(ids=[0] * random.Random(i).randint(3, 40), labels=0) for i in range(97)
+    ]
+    for rng in (random.Random(0), None):
+        got = loop.batches(examples, 8, rng)
+        flat = sorted(i for b in got for i in b)
+        assert flat == list(range(97))
+        assert all(len(b) <= 8 for b in got)
+    ordered = loop.batches(examples, 8, None)  # evaluation: sorted by length
+    lengths = [len(examples[i].ids) for b in ordered for i in b]
+    assert lengths == sorted(lengths)
+
+
+def test_ner_labels_only_the_first_sub_token(base):
+    names = data.label_names("ner")
+    item = {"words": ["Obamacare", "critics", "met", "Zuckerberg"],
+            "tags": [names.index("B-MISC"), 0, 0, names.index("B-PER")]}  # fmt: skip
+    (ex,) = loop.encode("ner", [item], loop.tokenizer(base, 32))
+    firsts = [i for i, w in enumerate(ex.word_index) if w is not None]
+    assert [ex.word_index[i] for i in firsts] == [0, 1, 2, 3]
+    assert [ex.labels[i] for i in firsts] == item["tags"]
+    assert len(ex.ids) > 6  # some words were split: their later pieces are ignored
+    assert all(ex.labels[i] == loop.IGNORE for i in range(len(ex.ids)) if i not in firsts)
+    # A word-level evaluation that predicts the gold tags scores 1.
+    onehot = np.eye(len(names))[[max(v, 0) for v in ex.labels]][None]
+    metrics = loop.evaluate("ner", [ex], lambda arrays: onehot)
+    assert metrics["f1"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def trained(base):
+    """Each task trained a few steps on 8 examples: several passes over the same batch."""
+    out = {}
+    for task in TASKS:
+        settings = dataclasses.replace(
+            TASKS[task], batch_size=8, max_length=min(TASKS[task].max_length, 64), lr=2e-3,
+            warmup=0.0,
+        )  # fmt: skip
+        items = data.load_split(task, "train", limit=8)
+        out[task] = (
+            settings,
+            loop.train(settings, base, items, items[:4], epochs=6, progress=False),
+        )
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", list(TASKS))
+def test_loss_falls(trained, task):
+    _, result = trained[task]
+    losses = [loss for h in result.history for loss in h["losses"]]
+    assert len(losses) == 6
+    assert losses[-1] < losses[0] * 0.8, losses
+    assert result.best_epoch >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_artifact_round_trip_through_onnx(trained, base, tmp_path, task):
+    from bertviz_lite.export import export
+    from bertviz_lite.runtime import Session
+
+    settings, result = trained[task]
+    meta = {
+        "base": "minilm",
+        "base_config": {"name": "minilm", **adapter.base_shape(result.model.config)},
+        "architecture": settings.architecture,
+        "id2label": dict(enumerate(data.label_names(task))),
+        "lora": {"r": settings.lora_r, "alpha": settings.lora_alpha,
+                 "targets": list(settings.lora_targets)},
+        "modules_to_save": list(settings.modules_to_save),
+        "task": task,
+        "max_length": settings.max_length,
+    }  # fmt: skip
+    adapter.save(result.model, tmp_path, meta, dtype="float32")
+    merged = adapter.load_merged(base, tmp_path)
+    examples = loop.encode(task, data.load_split(task, "dev", limit=4), loop.tokenizer(base, 64))
+    arrays = loop.collate(examples)
+    expected = loop.torch_logits(result.model)(arrays)
+    np.testing.assert_allclose(loop.torch_logits(merged)(arrays), expected, atol=1e-4)
+    export(merged, "fp32", tmp_path / "m.onnx", progress=False)
+    inputs = {k: v for k, v in arrays.items() if k != "labels"}
+    got = Session(tmp_path / "m.onnx").run(**inputs, head_mask=np.ones((6, 12), np.float32))
+    keep = arrays["attention_mask"].astype(bool)
+    logits = got["logits"][keep] if task == "ner" else got["logits"]
+    np.testing.assert_allclose(logits, expected[keep] if task == "ner" else expected, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------
+# the committed artifacts
+
+
+def committed(task: str):
+    folder = catalog.MODELS_DIR / task
+    if not (folder / "adapter.json").is_file():
+        pytest.fail(f"no committed adapter in {folder}: train it with python -m bertviz_lite.train")
+    return folder
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_committed_adapter_fits_minilm(base, task):
+    folder = committed(task)
+    adapter.check_base(base, folder)
+    meta = adapter.read_meta(folder)
+    assert meta["base"] == "minilm"
+    assert meta["architecture"] == TASKS[task].architecture
+    assert list(meta["id2label"].values()) == data.label_names(task)
+    size = sum(f.stat().st_size for f in folder.glob("adapter.*"))
+    assert size < 5e6, f"{task} adapter is {size / 1e6:.1f} MB"
+
+
+@pytest.fixture(scope="module")
+def explainers():
+    import bertviz_lite as bv
+
+    cache = {}
+
+    def get(task):
+        committed(task)
+        if task not in cache:
+            cache[task] = bv.load(task, device="cpu", variant="int8", progress=False)
+        return cache[task]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("This movie was wonderful, I loved every minute.", "positive"),
+        ("A dull, lifeless film; the worst two hours I have spent in a cinema.", "negative"),
+    ],
+)
+def test_committed_sentiment(explainers, text, label):
+    assert explainers("sentiment").analyze(text).predictions["label"] == label
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Chelsea beat Arsenal 2-0 to go top of the Premiership as the striker scored twice "
+         "in the second half.", "sport"),
+        ("Shares in the bank fell 5% after it reported lower quarterly profits and the "
+         "company's chief executive warned of weak sales.", "business"),
+    ],
+)  # fmt: skip
+def test_committed_topic(explainers, text, label):
+    assert explainers("topic").analyze(text).predictions["label"] == label
+
+
+@pytest.mark.slow
+def test_committed_ner(explainers):
+    text = "Barack Obama visited Paris with officials from Microsoft."
+    pred = explainers("ner").analyze(text).predictions
+    spans = {(text[e["start"] : e["end"]], e["label"]) for e in pred["entities"]}
+    assert {("Barack Obama", "PER"), ("Paris", "LOC"), ("Microsoft", "ORG")} <= spans, spans
+
+
+def test_committed_sentiment_merges_in_torch(base):
+    """The committed sentiment adapter merges without error and gives finite logits (fp32)."""
+    merged = adapter.load_merged(base, committed("sentiment"))
+    ids = torch.tensor([[101, 2023, 3185, 2001, 6919, 1012, 102]])
+    logits = merged(ids).logits
+    assert torch.isfinite(logits).all() and logits.shape == (1, 2)
