@@ -233,10 +233,11 @@ def evaluate(
             "support": int(v["support"])}
         for k, v in report.items() if "avg" not in k
     }  # fmt: skip
+    # zero_division=0: early in training a model may predict no entity at all (F1 is then 0).
     return {
-        "f1": float(f1_score(gold, predicted_tags)),
-        "precision": float(precision_score(gold, predicted_tags)),
-        "recall": float(recall_score(gold, predicted_tags)),
+        "f1": float(f1_score(gold, predicted_tags, zero_division=0)),
+        "precision": float(precision_score(gold, predicted_tags, zero_division=0)),
+        "recall": float(recall_score(gold, predicted_tags, zero_division=0)),
         "per_type": per_type,
         "n": len(examples),
     }

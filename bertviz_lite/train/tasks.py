@@ -56,10 +56,14 @@ TASKS: dict[str, TaskSettings] = {
         batch_size=32,
         epochs=3,
         lr=5e-4,
-        lora_r=16,
-        lora_alpha=32,
+        lora_r=32,
+        lora_alpha=64,
         lora_targets=ALL_LINEARS,
-        modules_to_save=("classifier", "pooler"),
+        # r=16 with only the head and pooler trained in full reached dev 0.8815: more room here,
+        # every LayerNorm and every bias trained in full as well (a few thousand numbers each).
+        modules_to_save=("classifier", "pooler", "LayerNorm"),
+        lora_dropout=0.1,
+        lora_bias="all",
     ),
     # 1.7k BBC articles; the title and first paragraphs are enough to tell the topic.
     "topic": TaskSettings(
