@@ -63,8 +63,9 @@ def refresh(
 ):
     r, extra = explorer.run_inputs(name, text, pair)
     probabilities, spans = explorer.prediction_outputs(r.predictions, r.encoding.text)
-    label = gr.Label(probabilities, visible=probabilities is not None)
-    entities = gr.HighlightedText(spans, visible=spans is not None)
+    # Values only, no visibility changes: Gradio 6.31's example cache fails on those ('Label'
+    # object has no attribute 'info'), so both boxes stay and the one that does not apply is empty.
+    label, entities = probabilities, spans
     sel = _selection(layer, head, source, words, special, segment, threshold)
     fig, html = explorer.head_view(r, sel, style)
     projection, similarity = explorer.embeddings(r, emb_layer)
@@ -163,11 +164,9 @@ def build() -> gr.Blocks:
                     )
                     run = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=2):
-                label = gr.Label(
-                    label="Prediction", num_top_classes=5, visible=False, elem_id="prediction"
-                )
+                label = gr.Label(label="Prediction", num_top_classes=5, elem_id="prediction")
                 entities = gr.HighlightedText(
-                    label="Entities", combine_adjacent=False, visible=False
+                    label="Entities", combine_adjacent=False, elem_id="entities"
                 )
                 note = gr.Markdown(elem_id="notes")
         view = gr.State("head")
@@ -255,8 +254,10 @@ def build() -> gr.Blocks:
                           (tab_export, "export")):  # fmt: skip
             sync(tab.select(lambda n=name: n, None, view, api_visibility="private"))
 
-        gr.Examples(EXAMPLES, form, outputs, fn=_example, cache_examples=True, cache_mode="lazy",
-                    label="Examples: one per model")  # fmt: skip
+        # Not Gradio's example cache: in 6.31 it fails on an empty Label or HighlightedText. An
+        # example runs on click instead, and explorer's analysis cache makes a repeat instant.
+        gr.Examples(EXAMPLES, form, outputs, fn=_example, cache_examples=False, run_on_click=True,
+                    label="Examples: one per model", api_visibility="private")  # fmt: skip
         restored = demo.load(restore, None, [text, pair, model, tabs, view, *head_controls, note],
                              api_visibility="private")  # fmt: skip
         restored.then(_restored_analysis, [*form, *head_controls, emb_layer, note], outputs,
