@@ -239,7 +239,9 @@ def build() -> gr.Blocks:
                          api_name="explore" if api == "public" else None,
                          concurrency_limit=CONCURRENCY, concurrency_id="model"))  # fmt: skip
         for control in head_controls:
-            event = control.release if isinstance(control, gr.Slider) else control.change
+            # .input, not .change: a restored link or an example sets these too, and must not
+            # fire eight redraws that race the one the person asked for.
+            event = control.release if isinstance(control, gr.Slider) else control.input
             sync(event(redraw_head, [*form, *head_controls], [plot, links], api_visibility="private",
                        trigger_mode="always_last", show_progress="hidden"))  # fmt: skip
         emb_layer.release(
