@@ -1,0 +1,131 @@
+"""The benchmark runs end to end in --quick mode and writes a report with every section filled.
+
+No timing is asserted: timings belong in the report (BENCHMARKS.md), not in tests. What is checked
+is that each section exists and carries measured numbers, so a section that silently produced an
+empty table fails here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = [
+    "## Machine",
+    "## 1. Model forward",
+    "## 2. Whole request",
+    "## 3. Page weight",
+    "## 4. Start-up",
+    "## 5. Throughput",
+    "## Targets",
+]
+NUMBER = re.compile(r"\d+(\.\d+)?")
+
+
+def section(report: str, title: str) -> str:
+    """From `title` to the next level-2 heading."""
+    start = report.index(title)
+    end = report.find("\n## ", start + len(title))
+    return report[start : end if end != -1 else None]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """Body rows of the Markdown tables in `text`, as lists of cell strings."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return [r for r in rows if r]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("bench") / "BENCHMARKS.md"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bertviz_lite.bench", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # SIGTERM: the bench unwinds and stops the app it started
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+        pytest.fail(f"the quick benchmark took over 240 s: {stderr[-3000:]}")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert out.is_file()
+    text = out.read_text()
+    assert text.strip() in stdout  # printed as well as written
+    return text
+
+
+@pytest.mark.slow
+def test_every_section_is_there(report):
+    for title in SECTIONS:
+        assert title in report, f"missing section {title!r}"
+
+
+@pytest.mark.slow
+def test_machine_is_described(report):
+    machine = section(report, "## Machine")
+    for key in ("CPU", "CPUs available", "RAM", "OS", "Python", "torch", "onnxruntime",
+                "transformers", "gradio", "Date"):  # fmt: skip
+        assert f"| {key}" in machine, key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "title, columns",
+    [
+        ("## 1. Model forward", ("p50 ms", "p90 ms", "speed-up vs eager")),
+        ("## 2. Whole request", ("client p50 ms", "explorer.analysis p50 ms")),
+        ("## 3. Page weight", ("raw", "gzip")),
+        ("## 4. Start-up", ("to first /predict answer, s",)),
+        ("## 5. Throughput", ("requests/s",)),
+    ],
+)
+def test_sections_have_numbers(report, title, columns):
+    rows = table_rows(section(report, title))
+    header = next(r for r in rows if all(c in r for c in columns))
+    body = [r for r in rows if r is not header and len(r) == len(header)]
+    assert body, f"{title}: no rows"
+    for column in columns:
+        i = header.index(column)
+        values = [r[i] for r in body if r[i]]
+        assert values and all(NUMBER.search(v) for v in values), f"{title} / {column}: {values}"
+
+
+@pytest.mark.slow
+def test_forward_compares_with_transformers(report):
+    names = [r[0] for r in table_rows(section(report, "## 1. Model forward"))]
+    assert any(n.startswith("transformers") for n in names)
+    assert any("ONNX int8" in n for n in names) and any("ONNX fp32" in n for n in names)
+    assert any("PyTorch" in n for n in names)
+
+
+@pytest.mark.slow
+def test_page_weight_sets_ours_beside_bertviz(report):
+    names = [r[0] for r in table_rows(section(report, "## 3. Page weight"))]
+    assert "bertviz head_view" in names and "bertviz model_view" in names
+    assert any("heatmap" in n for n in names) and any("overview" in n for n in names)
+
+
+@pytest.mark.slow
+def test_targets_say_met_or_missed(report):
+    rows = table_rows(section(report, "## Targets"))[1:]
+    assert len(rows) >= 4
+    assert all(r[-1] in ("met", "–") or r[-1].startswith("missed") for r in rows)
