@@ -94,3 +94,14 @@ def test_exports(tmp_path):
         np.testing.assert_allclose(data["attentions"], r.attentions, atol=1e-3)
     out = json.loads(Path(js).read_text())
     assert out["tokens"] == r.tokens and out["attentions"]["shape"] == list(r.attentions.shape)
+
+
+def test_switching_heads_off_moves_the_prediction():
+    text = "This movie was wonderful, I loved every minute of it."
+    every_head = tuple(f"L{layer}H{head}" for layer in range(1, 7) for head in range(1, 13))
+    out = explorer.ablate("sentiment", text, None, every_head)
+    before, after = out["before"]["probabilities"], out["after"]["probabilities"]
+    assert out["before"]["label"] == "positive" and before != after
+    assert "positive" in out["delta"]["summary"]
+    one = explorer.ablate("sentiment", text, None, ("L6H3",))
+    assert one["after"]["probabilities"] != before
