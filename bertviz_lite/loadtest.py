@@ -19,6 +19,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -85,13 +86,24 @@ def run(
 
     rng = random.Random(seed)
     models = catalog.names()
-    pool = [Client(url, verbose=False) for _ in range(clients)]
-    for model in models:  # warm-up: every model loaded, the largest arrays allocated once
-        for kind in ("predict", "explore"):
-            request(pool[0], kind, model, text_of(512, rng))
+    local = threading.local()
+
+    def client():  # one Client per worker thread: a Client is not shared between threads
+        if not hasattr(local, "client"):
+            local.client = Client(url, verbose=False)
+        return local.client
+
+    def mixed(n: int) -> list[tuple[str, str, str]]:
+        return [(rng.choice(("predict", "explore")), rng.choice(models), text_of(rng.choice(LENGTHS), rng))
+                for _ in range(n)]  # fmt: skip
+
+    # Warm-up: every model at the longest input, then a round of mixed requests, all from every
+    # client at once, so that the memory measured next is the server's steady state.
+    warm = [(kind, model, text_of(512, rng)) for model in models for kind in ("predict", "explore")]
+    with ThreadPoolExecutor(clients) as executor:
+        list(executor.map(lambda job: request(client(), *job), warm + mixed(2 * clients)))
     warm_mb = rss_mb(pid) if pid else None
-    jobs = [(rng.choice(("predict", "explore")), rng.choice(models), text_of(rng.choice(LENGTHS), rng))
-            for _ in range(requests)]  # fmt: skip
+    jobs = mixed(requests)
     latencies, failures = [], []
     stop = time.time() + deadline_s
 
@@ -99,7 +111,7 @@ def run(
         if time.time() > stop:
             raise TimeoutError("the load test ran out of time")
         started = time.perf_counter()
-        request(pool[i % clients], *jobs[i])
+        request(client(), *jobs[i])
         return time.perf_counter() - started
 
     started = time.perf_counter()
