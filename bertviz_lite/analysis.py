@@ -4,7 +4,7 @@ The heatmaps, the overview, the token-link view and the embeddings plot all star
 `Analysis` (attentions [layers, heads, T, T], rows = query tokens summing to 1; hidden states
 [layers + 1, T, hidden]). This module turns those arrays into what they draw: head averages,
 attention rollout, word-level matrices, segment and special-token filters, weak-link thresholds,
-2-D projections of token vectors, uint8 quantisation for the page, and a readable diff of two
+2-D projections of token vectors, cosine similarity, and a readable diff of two
 prediction dicts (before/after switching heads off). NumPy only: no torch, no plotting library.
 """
 
@@ -182,20 +182,6 @@ def threshold(matrix: np.ndarray, min_weight: float) -> np.ndarray:
     return np.where(m >= min_weight, m, 0).astype(m.dtype)
 
 
-def top_links(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each query row of [T, T], the k strongest targets: (indices [T, k], weights [T, k]).
-
-    Strongest first; ties keep the lower index first. k is capped at T.
-    """
-    m = np.asarray(matrix)
-    k = max(0, min(int(k), m.shape[-1]))
-    order = np.argsort(-m, axis=-1, kind="stable")[..., :k]
-    return order, np.take_along_axis(m, order, axis=-1)
-
-
-# --- token vectors -----------------------------------------------------------------------------
-
-
 def _pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(coords [T, 2], explained-variance ratio [2]) of one layer; zeros where rank < 2."""
     t = x.shape[0]
@@ -267,20 +253,6 @@ def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
 
 
 # --- transport to the page ---------------------------------------------------------------------
-
-
-def quantize_uint8(matrix: np.ndarray) -> np.ndarray:
-    """[0, 1] → 0..255 (rounded, clipped; NaN → 0): a quarter of float32's bytes for the page."""
-    m = np.nan_to_num(np.asarray(matrix, np.float64), nan=0.0)
-    return np.clip(np.rint(m * 255.0), 0, 255).astype(np.uint8)
-
-
-def dequantize(q: np.ndarray) -> np.ndarray:
-    """Inverse of quantize_uint8 (to within 1/510 on [0, 1])."""
-    return np.asarray(q, np.float32) / np.float32(255.0)
-
-
-# --- predictions before/after a head ablation ---------------------------------------------------
 
 
 def _span_key(e: dict) -> tuple:

@@ -83,10 +83,6 @@ def is_valid(entry: Path) -> bool:
         return False
 
 
-def read_meta(entry: Path) -> dict:
-    return json.loads((entry / "meta.json").read_text())
-
-
 def get_or_build(entry: Path, build: Callable[[Path], dict]) -> Path:
     """Return a valid entry, building it with `build(onnx_path) -> meta` when needed."""
     if is_valid(entry):

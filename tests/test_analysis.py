@@ -183,19 +183,6 @@ def test_segment_mask_by_hand_and_unknown_direction():
         an.segment_mask([0, 1], "A→C")
 
 
-def test_threshold_and_top_links():
-    m = np.array([[0.1, 0.6, 0.3], [0.3, 0.3, 0.4], [0.05, 0.05, 0.9]], np.float32)
-    np.testing.assert_array_equal(an.threshold(m, 0.3), np.where(m >= np.float32(0.3), m, 0))
-    assert (an.threshold(m, 0.3) == 0).sum() == 3 and an.threshold(m, 0.3).dtype == np.float32
-    idx, w = an.top_links(m, 2)
-    np.testing.assert_array_equal(idx, [[1, 2], [2, 0], [2, 0]])
-    np.testing.assert_allclose(w, [[0.6, 0.3], [0.4, 0.3], [0.9, 0.05]])
-    assert an.top_links(m, 10)[0].shape == (3, 3)
-
-
-# --- token vectors -------------------------------------------------------------------------------
-
-
 def test_pca_recovers_a_plane_and_its_variance():
     rng = np.random.default_rng(0)
     plane = rng.normal(size=(20, 2)) * [3.0, 1.0]
@@ -267,17 +254,6 @@ def test_cosine_similarity_by_hand():
 
 
 # --- quantisation --------------------------------------------------------------------------------
-
-
-def test_quantize_round_trip_and_clipping():
-    x = np.concatenate([np.linspace(0, 1, 10_001), np.random.default_rng(0).random(1000)])
-    q = an.quantize_uint8(x)
-    assert q.dtype == np.uint8 and q[0] == 0 and q[10_000] == 255
-    assert np.abs(an.dequantize(q) - x).max() <= 1 / 510 + 1e-7
-    np.testing.assert_array_equal(an.quantize_uint8([-0.5, 1.7, np.nan, 0.5]), [0, 255, 0, 128])
-
-
-# --- ablation ------------------------------------------------------------------------------------
 
 
 def test_ablation_delta_classification():

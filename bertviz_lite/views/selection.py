@@ -14,6 +14,7 @@ import numpy as np
 from ..analysis import (
     content_mask,
     drop_special,
+    head_average,
     merge_to_words,
     rollout,
     segment_mask,
@@ -58,7 +59,7 @@ def select(analysis: Analysis, sel: Selection) -> Matrix:
     if sel.source == "head":
         m = att[sel.layer, sel.head]
     elif sel.source == "layer average":
-        m = att[sel.layer].mean(axis=0)
+        m = head_average(att, sel.layer)
     elif sel.source == "rollout":
         m = rollout(att[: sel.layer + 1])[-1]
     else:
