@@ -31,14 +31,12 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -47,7 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from .appserver import ROOT, App, die_with_parent, running_app
+
 MODEL = "minilm"
 SHORT_TEXT = "The cat sat on the mat."
 # The /explore inputs after text: pair, model, layer, head, source, style, words, special,
@@ -499,81 +498,6 @@ def render_forward(r: ForwardResult, s: Settings) -> str:
 # The app as a subprocess
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class App:
-    process: subprocess.Popen
-    url: str
-    launched: float  # time.monotonic() just before Popen
-    listening: float = 0.0  # seconds from launch to the first HTTP answer
-    log_file: Path | None = None
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@contextlib.contextmanager
-def running_app(cache_dir: Path, scratch: Path, timeout: float = 240.0) -> Iterator[App]:
-    """`python app.py --port <free>` on 127.0.0.1 with its own cache and temp dirs; always stopped.
-
-    Output goes to a file, not a pipe: a pipe nobody reads would fill and block the server.
-    """
-    port = free_port()
-    env = {
-        **os.environ,
-        "BERTVIZ_LITE_CACHE": str(cache_dir),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "TMPDIR": str(scratch),
-        "GRADIO_TEMP_DIR": str(scratch / "gradio"),
-    }
-    env.pop("GRADIO_SERVER_NAME", None)
-    env.pop("GRADIO_SERVER_PORT", None)
-    log_file = scratch / f"app-{port}.log"
-    with open(log_file, "w") as out:
-        launched = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
-    app = App(proc, f"http://127.0.0.1:{port}/", launched, log_file=log_file)
-    try:
-        deadline = launched + timeout
-        while True:
-            try:
-                urllib.request.urlopen(app.url, timeout=2).read()
-                app.listening = time.monotonic() - launched
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_file.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(
-                        f"the app did not start (exit {proc.poll()}): {tail}"
-                    ) from None
-                time.sleep(0.05)
-        yield app
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
-
 def client(url: str):
     from gradio_client import Client
 
@@ -756,7 +680,7 @@ def inprocess_in_child(s: Settings, r: RequestResult, scratch: Path, budget_s: f
         [*args, *(["--quick"] if s.quick else [])],
         cwd=ROOT,
         env=env,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     try:
         proc.wait(timeout=budget_s + 240)

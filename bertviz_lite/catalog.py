@@ -26,7 +26,6 @@ class Entry:
     description: str
     checkpoint: str  # "package:<module>/<folder>", or a path or hub id
     install: str = ""  # how to get the checkpoint when it is missing
-    hub_id: str = ""
     adapter: str = ""  # a folder under models/ with adapter.json + adapter.safetensors
 
 

@@ -14,22 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
 from . import catalog
+from .appserver import running_app
 
-ROOT = Path(__file__).resolve().parent.parent
 WORDS = ("the a market team film government new season company minister players music phone "
          "said would after year people first game election shares growth software band award "
          "london paris obama microsoft chelsea apple europe court police record profit loss").split()  # fmt: skip
@@ -47,28 +43,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def start_app(timeout: float = 300) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("GRADIO_SERVER_NAME", None)
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the app exited while starting")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"the app did not answer within {timeout:.0f} s")
 
 
 def request(client, kind: str, model: str, text: str) -> None:
@@ -147,18 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deadline", type=float, default=1800, help="seconds before giving up")
     parser.add_argument("--max-growth", type=float, default=0.20, help="allowed memory growth")
     args = parser.parse_args(argv)
-    proc = None
-    try:
-        if args.url:
-            url, pid = args.url, None
-        else:
-            proc, url = start_app()
-            pid = proc.pid
-        report = run(url, pid, args.clients, args.requests, args.seed, args.deadline)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
+    if args.url:
+        report = run(args.url, None, args.clients, args.requests, args.seed, args.deadline)
+    else:
+        with running_app(timeout=300) as app:
+            report = run(app.url, app.process.pid, args.clients, args.requests, args.seed,
+                         args.deadline)  # fmt: skip
     print(json.dumps(report, indent=1))
     grew = report["memory_growth"] is not None and report["memory_growth"] > args.max_growth
     return 1 if report["failed"] or grew else 0

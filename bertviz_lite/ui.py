@@ -16,6 +16,7 @@ import gradio as gr
 
 from . import catalog, explorer
 from .explorer import UserError
+from .runtime import cpu_count
 from .urlstate import SEGMENTS, SOURCES, STYLES, ViewState, parse
 from .views.selection import Selection
 
@@ -33,9 +34,7 @@ EXAMPLES = [
 ]
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
-CONCURRENCY = max(
-    1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
-)
+CONCURRENCY = max(1, min(4, cpu_count()))
 QUEUE_SIZE = 64
 
 

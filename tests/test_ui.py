@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from bertviz_lite.loadtest import start_app
+from bertviz_lite.appserver import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -28,10 +28,8 @@ MARKUP = '<img src=x onerror=alert(1)> "><svg onload=alert(2)> <script>alert(3)<
 
 @pytest.fixture(scope="module")
 def server():
-    proc, url = start_app()
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_app(timeout=180) as app:
+        yield app.url
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 from ..bert import ARCHITECTURES
 from ..config import read_config, weights_file
+from ..runtime import cpu_count
 from ..tokenizer import Tokenizer
 from ..weights import _normalise, read_state_dict
 from . import data
@@ -62,7 +62,7 @@ class TrainResult:
 
 def set_threads() -> int:
     """Use the CPUs this process may run on (containers report the host's count)."""
-    n = len(os.sched_getaffinity(0))
+    n = cpu_count()
     torch.set_num_threads(n)
     return n
 

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 # projections. peft matches a name or a dotted suffix, so "output.dense" covers both
 # "attention.output.dense" and the layer's own "output.dense" (and never "pooler.dense").
 ALL_LINEARS = ("query", "key", "value", "output.dense", "intermediate.dense")
-ATTENTION_ONLY = ("query", "key", "value", "attention.output.dense")
 
 
 @dataclass(frozen=True)

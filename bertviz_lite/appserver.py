@@ -1,0 +1,103 @@
+"""The app as a subprocess on loopback: for the benchmark, the load test and the UI tests.
+
+One way to start `python app.py` on a free 127.0.0.1 port, wait until it answers, and stop it
+whatever happens (also when the caller is killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class App:
+    process: subprocess.Popen
+    url: str
+    launched: float  # time.monotonic() just before Popen
+    listening: float = 0.0  # seconds from launch to the first HTTP answer
+    log_file: Path | None = None
+
+
+def die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def running_app(
+    cache_dir: Path | None = None, scratch: Path | None = None, timeout: float = 240.0
+) -> Iterator[App]:
+    """`python app.py --port <free>` on 127.0.0.1 with its own temp dirs; always stopped.
+
+    `cache_dir` is the export cache (default: this process's); `scratch` holds the temp files
+    and the log (default: a fresh temp dir). Output goes to a file, not a pipe: a pipe nobody
+    reads would fill and block the server.
+    """
+    scratch = scratch or Path(tempfile.mkdtemp(prefix="bertviz-lite-app-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        **({"BERTVIZ_LITE_CACHE": str(cache_dir)} if cache_dir else {}),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "TMPDIR": str(scratch),
+        "GRADIO_TEMP_DIR": str(scratch / "gradio"),
+    }
+    env.pop("GRADIO_SERVER_NAME", None)
+    env.pop("GRADIO_SERVER_PORT", None)
+    log_file = scratch / f"app-{port}.log"
+    with open(log_file, "w") as out:
+        launched = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+    app = App(proc, f"http://127.0.0.1:{port}/", launched, log_file=log_file)
+    try:
+        deadline = launched + timeout
+        while True:
+            try:
+                urllib.request.urlopen(app.url, timeout=2).read()
+                app.listening = time.monotonic() - launched
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = log_file.read_text(errors="replace")[-2000:]
+                    raise RuntimeError(
+                        f"the app did not start (exit {proc.poll()}): {tail}"
+                    ) from None
+                time.sleep(0.05)
+        yield app
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
