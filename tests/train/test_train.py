@@ -32,7 +32,7 @@ def test_settings_are_consistent():
         assert s.architecture in adapter.TASK_ARCHITECTURES
         assert ("Token" in s.architecture) == (name == "ner")
         assert "classifier" in s.modules_to_save
-        assert s.max_length <= 512
+        assert s.max_length <= s.eval_length <= 512
 
 
 def test_batches_cover_every_example_once():
@@ -202,3 +202,16 @@ def test_committed_sentiment_merges_in_torch(base):
     ids = torch.tensor([[101, 2023, 3185, 2001, 6919, 1012, 102]])
     logits = merged(ids).logits
     assert torch.isfinite(logits).all() and logits.shape == (1, 2)
+
+
+def test_cross_entropy_matches_torch_and_breaks_ties():
+    rng = np.random.default_rng(0)
+    logits, labels = rng.normal(size=(7, 5)) * 4, rng.integers(0, 5, 7)
+    expected = torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
+    assert loop._cross_entropy(logits, labels) == pytest.approx(float(expected), rel=1e-9)
+    first = {"accuracy": 0.99, "loss": 0.30}
+    assert loop.better("topic", first, None)
+    assert loop.better("topic", {"accuracy": 0.99, "loss": 0.10}, first)  # same score, surer
+    assert not loop.better("topic", {"accuracy": 0.99, "loss": 0.30}, first)
+    assert not loop.better("topic", {"accuracy": 0.98, "loss": 0.01}, first)
+    assert loop.better("ner", {"f1": 0.8, "loss": 0.5}, {"f1": 0.7, "loss": 0.1})
