@@ -1,8 +1,8 @@
 """Per-task training settings, as data: one `TaskSettings` per task in `TASKS`.
 
-The numbers were chosen to fit all three trainings in about an hour on a 2-core CPU (no GPU) while
-meeting the test targets; the model cards record the settings each committed adapter was trained
-with (they are also copied into its adapter.json).
+The numbers were chosen to fit all three trainings in about an hour on a 2-core CPU (no GPU),
+aiming at the issue's test targets; the model cards say which are met and record the settings
+each committed adapter was trained with (they are also copied into its adapter.json).
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ TASKS: dict[str, TaskSettings] = {
         lora_targets=ALL_LINEARS,
         modules_to_save=("classifier", "pooler"),
         eval_batch_size=16,
-        # Training on 256-token crops halves the time; the app reads up to 512 tokens, and so
-        # do the dev and test figures.
+        # Training on 256-token crops saves time; the app reads up to 512 tokens, and so do
+        # the dev and test figures.
         eval_max_length=512,
     ),
     # ~33k BBC sentences, silver-tagged by spaCy; 128 tokens leaves almost no word untagged.
