@@ -166,6 +166,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         write_card(task, out, {"torch_fp32": test})
 
 
+def eval_length(meta: dict[str, Any]) -> int:
+    """Tokens the figures of an adapter are read at; adapters saved before the setting existed
+    were evaluated at their training length."""
+    return meta.get("eval_max_length", meta["max_length"])
+
+
 def _brief(metrics: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in metrics.items() if k in ("accuracy", "f1", "precision", "recall", "loss")
@@ -226,7 +232,7 @@ def evaluate_committed(
     loop.set_threads()
     meta = adapter.read_meta(adapter_dir)
     base = base_dir()
-    tok = loop.tokenizer(base, meta.get("eval_max_length", meta["max_length"]))
+    tok = loop.tokenizer(base, eval_length(meta))
     items = data.load_split(task, "test", limit)
     examples = loop.encode(task, items, tok)
     merged = adapter.load_merged(base, adapter_dir)
@@ -309,8 +315,8 @@ CARD_NOTES: dict[str, str] = {
         "of 213) and the lower dev loss (0.019 against 0.035) chose epoch 3. Under the earlier "
         "first-best rule the epoch-1 model had the same PyTorch figure but int8 moved it by "
         "+0.93 points: two articles at p ≈ 0.5 (business against sport and against tech) "
-        "flipped. ONNX is "
-        "scored one article at a time; dynamic int8 quantization scales activations by the "
+        "flipped. ONNX is scored one article at a time; dynamic int8 quantization scales "
+        "activations by the "
         "range of the whole batch, padding included, so the `analyze_batch` row (batches of 16) "
         "differs by one borderline article. Training took 12.8 min alone on the two cores."
     ),
@@ -405,7 +411,7 @@ def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
             "- 100 files that repeat another's text are dropped; same-title updates of a story "
             f"share one split. Training reads the first {meta['max_length']} tokens of an article "
             "(title and opening paragraphs); dev and test read up to "
-            f"{meta.get('eval_max_length', meta['max_length'])}, as the app does."
+            f"{eval_length(meta)}, as the app does."
         )
     else:
         lines.append(
@@ -455,7 +461,7 @@ def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
         f"after training; target {metric} ≥ {target:.2f}: "
         + ("met." if met >= target else f"**missed by {100 * (target - met):.1f} points**."),
         "PyTorch and ONNX see the same token ids, truncated to "
-        f"{meta.get('eval_max_length', meta['max_length'])} tokens; ONNX runs one text at a time, "
+        f"{eval_length(meta)} tokens; ONNX runs one text at a time, "
         "as the app does (int8 scales activations per run, so batching would move its figures)"
         + (
             "; the `analyze_batch` row is what the app computes from the raw text."

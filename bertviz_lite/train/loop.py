@@ -228,9 +228,11 @@ def evaluate(
                 tags[w] = names[int(logit[t].argmax())]
         predicted_tags.append(tags)
     gold = [e.gold for e in examples]
-    labelled = [(logit[t], label) for e, logit in zip(examples, preds)
-                for t, label in enumerate(e.labels) if label != IGNORE]  # fmt: skip
-    loss = _cross_entropy(np.stack([x for x, _ in labelled]), np.array([y for _, y in labelled]))
+    # Token logits and labels of every example, flattened; the ignored ones drop out.
+    token_logits = np.concatenate([logit[: len(e.labels)] for e, logit in zip(examples, preds)])
+    token_labels = np.concatenate([e.labels for e in examples])
+    keep = token_labels != IGNORE
+    loss = _cross_entropy(token_logits[keep], token_labels[keep])
     report = classification_report(gold, predicted_tags, output_dict=True, zero_division=0)
     per_type = {
         k: {"precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"],
@@ -250,10 +252,11 @@ def evaluate(
 
 def _cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     """Mean negative log-likelihood of the gold labels: breaks ties between equal dev scores."""
-    logits = logits.astype(np.float64)
-    top = logits.max(axis=-1, keepdims=True)
-    log_z = top[:, 0] + np.log(np.exp(logits - top).sum(axis=-1))
-    return float((log_z - logits[np.arange(len(labels)), labels]).mean())
+    return float(
+        nn.functional.cross_entropy(
+            torch.from_numpy(logits).double(), torch.from_numpy(labels).long()
+        )
+    )
 
 
 def score(task: str, metrics: dict[str, Any]) -> float:
