@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -167,12 +166,10 @@ def gz(data: bytes) -> int:
 
 
 def _version(*names: str) -> str:
-    for name in names:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "not installed"
+    from .cache import package_version
+
+    found = (package_version(name) for name in names)
+    return next((v for v in found if v != "none"), "not installed")
 
 
 def cpus() -> int:

@@ -46,7 +46,8 @@ def cache_root() -> Path:
         return fallback
 
 
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
+    """The installed version of a distribution (dashes or underscores), or "none"."""
     for name in (package, package.replace("-", "_")):
         try:
             return metadata.version(name)
@@ -68,8 +69,8 @@ def file_digest(path: Path) -> str:
 
 def entry_key(*parts: str) -> str:
     """Hash of the given parts plus the versions of everything that shapes the exported file."""
-    versions = [EXPORT_VERSION, _version("torch"), _version("onnx"), _version("onnxruntime-gpu"),
-                _version("onnxruntime")]  # fmt: skip
+    libraries = ("torch", "onnx", "onnxruntime-gpu", "onnxruntime")
+    versions = [EXPORT_VERSION, *map(package_version, libraries)]
     return hashlib.sha256("\n".join([*versions, *parts]).encode()).hexdigest()[:16]
 
 

@@ -174,8 +174,16 @@ def overview_click(r: Analysis, x: int, y: int) -> tuple[int, int] | None:
 
 def embeddings(r: Analysis, layer: int):
     """(projection figure with a layer slider, similarity map at `layer`; 0 = embeddings)."""
-    layer = min(max(int(layer), 0), r.hidden_states.shape[0] - 1)
-    return projection_figure(r, layer), similarity_figure(r, layer)
+    return projection_figure(r, _hidden_layer(r, layer)), similarity(r, layer)
+
+
+def similarity(r: Analysis, layer: int):
+    """The cosine-similarity map at `layer` alone: its slider need not rebuild the projection."""
+    return similarity_figure(r, _hidden_layer(r, layer))
+
+
+def _hidden_layer(r: Analysis, layer: int) -> int:
+    return min(max(int(layer), 0), r.hidden_states.shape[0] - 1)
 
 
 def ablate(name: str, text: str, pair: str | None, heads_off: tuple[str, ...]) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-from pathlib import Path
 
 import gradio as gr
 
@@ -18,9 +17,9 @@ from . import catalog, explorer
 from .explorer import UserError
 from .runtime import cpu_count
 from .urlstate import SEGMENTS, SOURCES, STYLES, ViewState, parse
+from .views.links import ASSETS
 from .views.selection import Selection
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "", "minilm"],
     ["A man is playing a guitar on stage.", "Someone is making music.", "minilm"],
@@ -81,7 +80,7 @@ def redraw_head(text, pair, name, layer, head, source, style, words, special, se
 
 @_guard
 def redraw_similarity(text, pair, name, emb_layer):
-    return explorer.embeddings(explorer.run_inputs(name, text, pair)[0], emb_layer)[1]
+    return explorer.similarity(explorer.run_inputs(name, text, pair)[0], emb_layer)
 
 
 @_guard

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import urlencode
 
+from .analysis import DIRECTIONS as SEGMENTS
+from .views.selection import SOURCES
+
 VIEWS = ("head", "overview", "embeddings", "ablation", "export")
-SOURCES = ("head", "layer average", "rollout")
 STYLES = ("heatmap", "links")
-SEGMENTS = ("all", "A→A", "A→B", "B→A", "B→B")
 MAX_URL_TEXT = 4000  # characters of text kept from a link; longer texts are cut with a note
 
 
@@ -70,9 +71,11 @@ def parse(
     for key in ("words", "special"):
         if key in params:
             values[key] = params[key].strip().lower() in ("1", "true", "yes", "on")
-    layers, heads = shape(values.get("model", state.model))
+    # The model's shape clamps layer and head; looking it up loads the model, so only on need.
+    wanted = [key for key in ("layer", "head") if key in params]
+    layers, heads = shape(values.get("model", state.model)) if wanted else (0, 0)
     for key, top in (("layer", layers), ("head", heads)):
-        if key in params:
+        if key in wanted:
             try:
                 n = int(params[key])
             except ValueError:

