@@ -65,12 +65,13 @@ def read_meta(adapter_dir: Path) -> dict[str, Any]:
 
 
 def task_config(base: BertConfig, adapter_dir: Path) -> BertConfig:
-    """The base config with the adapter's architecture and label names."""
+    """The base config with the adapter's architecture, label names and case embeddings."""
     meta = read_meta(adapter_dir)
     return dataclasses.replace(
         base,
         architecture=meta["architecture"],
         id2label={int(k): v for k, v in meta["id2label"].items()},
+        case_vocab_size=meta.get("case_vocab_size", 0),
     )
 
 
@@ -95,13 +96,26 @@ def base_shape(base: BertConfig) -> dict[str, int]:
     return {name: getattr(base, name) for name in BASE_FIELDS}
 
 
+def load_base(model: torch.nn.Module, base_dir: Path) -> None:
+    """The base checkpoint's encoder tensors into `model.bert`, fp32. A pooler the task model
+    has no use for is dropped; case embeddings are the task model's own (no base has them)."""
+    from .weights import _normalise, read_state_dict
+
+    keys = {k for k in model.bert.state_dict() if not k.startswith("embeddings.case_embeddings.")}
+    state = _normalise(read_state_dict(weights_file(base_dir)), keys)
+    state = {k: v.float() for k, v in state.items() if k in keys}
+    missing = sorted(keys - set(state))
+    if missing:
+        raise CheckpointError(f"base {base_dir} lacks encoder tensors: {', '.join(missing[:8])}")
+    model.bert.load_state_dict(state, strict=False)
+
+
 def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
     """The task model: base encoder + merged LoRA pairs + trained head, fp32, in eval mode."""
     import torch
     from safetensors.torch import load_file
 
     from .bert import ARCHITECTURES
-    from .weights import _normalise, read_state_dict
 
     base_dir, adapter_dir = Path(base_dir), Path(adapter_dir)
     check_base(base_dir, adapter_dir)
@@ -109,15 +123,7 @@ def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
     config = task_config(read_config(base_dir), adapter_dir)
     model = ARCHITECTURES[config.architecture](config)
 
-    # The base encoder into .bert; a pooler the task model has no use for is dropped.
-    encoder_keys = set(model.bert.state_dict())
-    base_state = _normalise(read_state_dict(weights_file(base_dir)), encoder_keys)
-    base_state = {k: v for k, v in base_state.items() if k in encoder_keys}
-    missing = sorted(encoder_keys - set(base_state))
-    if missing:
-        raise CheckpointError(f"base {base_dir} lacks encoder tensors: {', '.join(missing[:8])}")
-    model.bert.load_state_dict({k: v.float() for k, v in base_state.items()})
-
+    load_base(model, base_dir)
     file = adapter_dir / TENSORS_FILE
     if not file.is_file():
         raise CheckpointError(f"{adapter_dir} has no {TENSORS_FILE}")
@@ -156,11 +162,12 @@ def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
             problems.append(f"{key} {tuple(tensor.shape)} (expected {tuple(state[key].shape)})")
         else:
             merged[key] = tensor
-    # A head left at its random initialisation would give confident nonsense: insist on it.
-    head = {k for k in state if not k.startswith("bert.")}
+    # A head left at its random initialisation would give confident nonsense: insist on it, and
+    # on the case embeddings (all zero, they would silently stand for "no case").
+    head = {k for k in state if not k.startswith("bert.") or ".case_embeddings." in k}
     absent = sorted(head - set(merged))
     if absent:
-        problems.append(f"head tensors absent from the adapter: {', '.join(absent)}")
+        problems.append(f"trained tensors absent from the adapter: {', '.join(absent)}")
     if problems:
         raise CheckpointError(f"adapter {adapter_dir} does not fit: " + "; ".join(problems))
     model.load_state_dict(merged, strict=False)

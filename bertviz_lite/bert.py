@@ -30,23 +30,38 @@ ACTIVATIONS = {
 
 
 class BertEmbeddings(nn.Module):
-    """Word + position + segment embeddings, then LayerNorm."""
+    """Word + position + segment embeddings, then LayerNorm.
+
+    A task model on an uncased base may add a fourth, `case_embeddings`: one vector per letter
+    case of the token's text (tokenizer.CASES), so that it sees the capitals its vocabulary lost.
+    It starts at zero, i.e. as the base model.
+    """
 
     def __init__(self, c: BertConfig):
         super().__init__()
         self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
         self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
         self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        self.case_embeddings = None
+        if c.case_vocab_size:
+            self.case_embeddings = nn.Embedding(c.case_vocab_size, c.hidden_size)
+            nn.init.zeros_(self.case_embeddings.weight)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
-    def forward(self, input_ids: Tensor, token_type_ids: Tensor) -> Tensor:
+    def forward(
+        self, input_ids: Tensor, token_type_ids: Tensor, case_ids: Tensor | None = None
+    ) -> Tensor:
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         x = (
             self.word_embeddings(input_ids)
             + self.position_embeddings(positions)[None]
             + self.token_type_embeddings(token_type_ids)
         )
+        if self.case_embeddings is not None:
+            if case_ids is None:
+                raise ValueError("this model reads the letter case of each token: pass case_ids")
+            x = x + self.case_embeddings(case_ids)
         return self.dropout(self.LayerNorm(x))
 
 
@@ -163,6 +178,7 @@ class BertModel(nn.Module):
         attention_mask: Tensor | None = None,
         token_type_ids: Tensor | None = None,
         head_mask: Tensor | None = None,
+        case_ids: Tensor | None = None,
     ) -> BertOutput:
         c = self.config
         if attention_mask is None:
@@ -175,7 +191,7 @@ class BertModel(nn.Module):
             )
         # Padding keys get -10000 before the softmax: zero weight, and still finite in fp16.
         mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
-        x = self.embeddings(input_ids, token_type_ids)
+        x = self.embeddings(input_ids, token_type_ids, case_ids)
         hidden_states, attentions = [x], []
         for i, layer in enumerate(self.encoder.layer):
             x, probs = layer(x, mask, head_mask[i])
@@ -195,8 +211,9 @@ class BertForSequenceClassification(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
         self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
-        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None,
+                case_ids=None):  # fmt: skip
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
         return out._replace(logits=self.classifier(self.dropout(out.pooled)))
 
 
@@ -210,8 +227,9 @@ class BertForTokenClassification(nn.Module):
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
         self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
-        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None,
+                case_ids=None):  # fmt: skip
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
         return out._replace(logits=self.classifier(self.dropout(out.hidden_states[:, -1])))
 
 
@@ -253,8 +271,9 @@ class BertForMaskedLM(nn.Module):
         self.cls = BertOnlyMLMHead(c)
         self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None):
-        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask)
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None,
+                case_ids=None):  # fmt: skip
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
         return out._replace(logits=self.cls.predictions(out.hidden_states[:, -1]))
 
 

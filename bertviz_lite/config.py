@@ -40,6 +40,7 @@ class BertConfig:
     type_vocab_size: int = 2
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
+    case_vocab_size: int = 0  # > 0: the model adds case embeddings (task models on uncased bases)
     id2label: dict[int, str] = field(default_factory=dict)
     architecture: str = "BertModel"
 

@@ -1,7 +1,8 @@
 """Export our PyTorch BERT to one ONNX file per (weights, variant), with every attention map.
 
 The graph takes input_ids, attention_mask, token_type_ids [batch, seq] and head_mask
-[layers, heads], all axes but the model's own sizes dynamic, and returns logits (when the model has
+[layers, heads] (and case_ids [batch, seq] when the model has case embeddings), all axes but the
+model's own sizes dynamic, and returns logits (when the model has
 a head), attentions [batch, layers, heads, seq, seq] and hidden_states [batch, layers+1, seq,
 hidden]. onnxruntime's transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu;
 attention fusion stays off because it would swallow the softmax whose output we return.
@@ -34,8 +35,12 @@ INPUTS = ["input_ids", "attention_mask", "token_type_ids", "head_mask"]
 OPSET = 17
 
 
+def input_names(model: nn.Module) -> list[str]:
+    return INPUTS + (["case_ids"] if model.config.case_vocab_size else [])
+
+
 class GraphOutputs(nn.Module):
-    """The model as a function of the four inputs returning a flat tuple, as ONNX wants it."""
+    """The model as a function of its inputs returning a flat tuple, as ONNX wants it."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -44,8 +49,8 @@ class GraphOutputs(nn.Module):
         # wrapper left in training mode would switch dropout on in the model it wraps.
         self.eval()
 
-    def forward(self, input_ids, attention_mask, token_type_ids, head_mask):
-        out = self.model(input_ids, attention_mask, token_type_ids, head_mask)
+    def forward(self, input_ids, attention_mask, token_type_ids, head_mask, case_ids=None):
+        out = self.model(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
         rest = (out.attentions, out.hidden_states)
         return rest if out.logits is None else (out.logits, *rest)
 
@@ -69,21 +74,24 @@ def example_inputs(
     types = torch.zeros(batch, length, dtype=torch.int64)
     types[:, length // 2 :] = 1 if c.type_vocab_size > 1 else 0
     head_mask = torch.ones(c.num_hidden_layers, c.num_attention_heads)
-    return {
+    inputs = {
         "input_ids": ids,
         "attention_mask": mask,
         "token_type_ids": types,
         "head_mask": head_mask,
     }
+    if c.case_vocab_size:
+        inputs["case_ids"] = torch.randint(0, c.case_vocab_size, (batch, length), generator=g)
+    return inputs
 
 
 def to_onnx(model: nn.Module, path: Path) -> None:
     """torch.onnx.export with the TorchScript exporter, whose graphs the ORT optimizer fuses."""
-    names = output_names(model)
+    names, inputs = output_names(model), input_names(model)
     seq = {0: "batch", 1: "sequence"}
-    axes = {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
-            "attentions": {0: "batch", 3: "sequence", 4: "sequence"},
-            "hidden_states": {0: "batch", 2: "sequence"}}  # fmt: skip
+    axes = {name: seq for name in inputs if name != "head_mask"}
+    axes |= {"attentions": {0: "batch", 3: "sequence", 4: "sequence"},
+             "hidden_states": {0: "batch", 2: "sequence"}}  # fmt: skip
     if "logits" in names:
         sequence_level = model.__class__.__name__ == "BertForSequenceClassification"
         axes["logits"] = {0: "batch"} if sequence_level else seq
@@ -92,7 +100,7 @@ def to_onnx(model: nn.Module, path: Path) -> None:
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
             GraphOutputs(model), tuple(example.values()), str(path), dynamo=False,
-            input_names=INPUTS, output_names=names, dynamic_axes=axes, opset_version=OPSET,
+            input_names=inputs, output_names=names, dynamic_axes=axes, opset_version=OPSET,
         )  # fmt: skip
 
 

@@ -31,6 +31,30 @@ def classification(logits: np.ndarray, labels: list[str]) -> dict:
     }
 
 
+def bio_path(scores: np.ndarray, labels: list[str]) -> list[int]:
+    """The best tag sequence that BIO allows (I-X only right after B-X or I-X): Viterbi over
+    per-word log-probabilities [words, labels]. Where the argmax is already valid, it is the
+    argmax; where it is not (I-LOC after O, I-ORG after B-PER), the cheapest valid fix wins."""
+    if len(scores) == 0:
+        return []
+    parts = [label.partition("-") for label in labels]
+    inside = np.array([p == "I" for p, _, _ in parts])
+    follows = np.array(
+        [[k1 == k2 and p1 in ("B", "I") for _, _, k2 in parts] for p1, _, k1 in parts]
+    )
+    step = np.where(~inside[None, :] | follows, 0.0, -np.inf)  # [previous tag, next tag]
+    best = np.where(inside, -np.inf, scores[0])
+    back = np.zeros(scores.shape, np.int64)
+    for i in range(1, len(scores)):
+        total = best[:, None] + step
+        back[i] = total.argmax(0)
+        best = total.max(0) + scores[i]
+    path = [int(best.argmax())]
+    for i in range(len(scores) - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return path[::-1]
+
+
 def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
     """Word-level tags and entity spans from per-token logits [T, labels]."""
     probs = softmax(logits.astype(np.float64))

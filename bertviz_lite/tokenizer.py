@@ -16,6 +16,23 @@ import numpy as np
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers.implementations import BertWordPieceTokenizer
 
+# The letter case of a token's text, which an uncased vocabulary folds away; models trained with
+# case embeddings (config.case_vocab_size) read it as one more input, `case_ids`.
+CASES = ("none", "lower", "title", "upper", "mixed")
+
+
+def case_id(piece: str) -> int:
+    """Index in CASES of a piece of text: no cased letter, lower, Title (one capital, first;
+    "I" too), UPPER, or mIxed."""
+    cased = [c for c in piece if c.islower() or c.isupper()]
+    if not cased:
+        return 0
+    if not any(c.isupper() for c in cased):
+        return 1
+    if cased[0].isupper() and not any(c.isupper() for c in cased[1:]):
+        return 2
+    return 3 if not any(c.islower() for c in cased) else 4
+
 
 @dataclass
 class Encoding:
@@ -27,6 +44,7 @@ class Encoding:
     offsets: list[tuple[int, int]]  # character span in its own sentence; (0, 0) for specials
     sequence_ids: list[int | None]  # 0, 1, or None for [CLS]/[SEP]
     word_ids: list[int | None]  # word index across the pair; None for [CLS]/[SEP]
+    case_ids: list[int]  # letter case of each token's text (CASES); 0 for [CLS]/[SEP]
     truncated: bool = False
     original_length: int = 0  # tokens before truncation
 
@@ -83,6 +101,11 @@ class Tokenizer:
             None if w is None else w + (first_words if s == 1 else 0)
             for w, s in zip(enc.word_ids, sequence_ids)
         ]
+        sentences = (text, pair)
+        case_ids = [
+            0 if s is None else case_id(sentences[s][a:b])
+            for s, (a, b) in zip(sequence_ids, enc.offsets)
+        ]
         return Encoding(
             text=text,
             pair=pair,
@@ -92,21 +115,24 @@ class Tokenizer:
             offsets=[tuple(o) for o in enc.offsets],
             sequence_ids=sequence_ids,
             word_ids=word_ids,
+            case_ids=case_ids,
             truncated=original > len(enc.ids),
             original_length=original,
         )
 
 
 def batch_arrays(encodings: list[Encoding], pad_id: int = 0) -> dict[str, np.ndarray]:
-    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids) for a batch."""
+    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids, case_ids) for a
+    batch; a session takes the ones its graph has."""
     width = max(len(e) for e in encodings)
     arrays = {
         k: np.zeros((len(encodings), width), np.int64)
-        for k in ("input_ids", "attention_mask", "token_type_ids")
+        for k in ("input_ids", "attention_mask", "token_type_ids", "case_ids")
     }
     arrays["input_ids"][:] = pad_id
     for row, e in enumerate(encodings):
         arrays["input_ids"][row, : len(e)] = e.ids
         arrays["attention_mask"][row, : len(e)] = 1
         arrays["token_type_ids"][row, : len(e)] = e.type_ids
+        arrays["case_ids"][row, : len(e)] = e.case_ids
     return arrays

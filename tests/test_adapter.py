@@ -19,8 +19,8 @@ from conftest import random_batch, write_checkpoint
 
 from bertviz_lite import adapter
 from bertviz_lite.bert import ARCHITECTURES
-from bertviz_lite.config import CheckpointError, read_config, weights_file
-from bertviz_lite.weights import _normalise, read_state_dict
+from bertviz_lite.config import CheckpointError, read_config
+from bertviz_lite.tokenizer import CASES
 
 peft = pytest.importorskip("peft")
 
@@ -37,18 +37,20 @@ def base(tmp_path_factory) -> Path:
 
 
 def peft_model(
-    base: Path, architecture: str, r: int = 4, alpha: int = 8, seed: int = 0, **lora_options
-):
-    """Our task model on the base weights, wrapped by peft, with every trainable tensor random."""
+    base: Path, architecture: str, r: int = 4, alpha: int = 8, seed: int = 0, cases: int = 0,
+    **lora_options,
+):  # fmt: skip
+    """Our task model on the base weights, wrapped by peft, with every trainable tensor random;
+    `cases` > 0 adds case embeddings of that many rows."""
     config = dataclasses.replace(
-        read_config(base), architecture=architecture, id2label=dict(enumerate(LABELS[architecture]))
-    )
+        read_config(base), architecture=architecture,
+        id2label=dict(enumerate(LABELS[architecture])), case_vocab_size=cases,
+    )  # fmt: skip
     torch.manual_seed(seed)
     model = ARCHITECTURES[architecture](config)
-    keys = set(model.bert.state_dict())
-    state = _normalise(read_state_dict(weights_file(base)), keys)
-    model.bert.load_state_dict({k: v for k, v in state.items() if k in keys})
+    adapter.load_base(model, base)
     to_save = ["classifier", "pooler"] if "Sequence" in architecture else ["classifier"]
+    to_save += ["case_embeddings"] if cases else []
     to_save += lora_options.pop("extra_save", [])
     lora = peft.LoraConfig(
         r=r, lora_alpha=alpha, target_modules=TARGETS, modules_to_save=to_save, **lora_options
@@ -61,8 +63,9 @@ def peft_model(
     return wrapped.eval()
 
 
-def meta_for(base: Path, architecture: str, r: int = 4, alpha: int = 8) -> dict:
+def meta_for(base: Path, architecture: str, r: int = 4, alpha: int = 8, cases: int = 0) -> dict:
     return {
+        "case_vocab_size": cases,
         "base": "tiny",
         "base_config": {"name": "tiny", **adapter.base_shape(read_config(base))},
         "architecture": architecture,
@@ -214,17 +217,27 @@ def test_read_meta_errors(tmp_path):
         adapter.read_meta(tmp_path)
 
 
-def test_round_trip_through_onnx(base, tmp_path):
+@pytest.mark.parametrize("cases", [0, len(CASES)])
+def test_round_trip_through_onnx(base, tmp_path, cases):
     from bertviz_lite.export import export
     from bertviz_lite.runtime import Session
 
     arch = "BertForTokenClassification"
-    wrapped = peft_model(base, arch)
-    adapter.save(wrapped, tmp_path, meta_for(base, arch), dtype="float32")
+    wrapped = peft_model(base, arch, cases=cases)
+    adapter.save(wrapped, tmp_path, meta_for(base, arch, cases=cases), dtype="float32")
     merged = adapter.load_merged(base, tmp_path)
     export(merged, "fp32", tmp_path / "m.onnx", progress=False)
     batch = random_batch(merged.config.vocab_size, [11, 6])
-    head_mask = np.ones((2, 4), np.float32)
-    got = Session(tmp_path / "m.onnx").run(**batch, head_mask=head_mask)["logits"]
+    batch["case_ids"] = np.random.default_rng(0).integers(0, len(CASES), batch["input_ids"].shape)
+    session = Session(tmp_path / "m.onnx")
+    assert ("case_ids" in session.inputs) == bool(cases)
+    got = session.run(**batch, head_mask=np.ones((2, 4), np.float32))["logits"]
     keep = batch["attention_mask"].astype(bool)
     np.testing.assert_allclose(got[keep], logits(wrapped, batch)[keep], atol=1e-4)
+    if cases:  # the case changes the answer, and the case embeddings must be in the adapter
+        batch["case_ids"][:] = 1
+        other = session.run(**batch, head_mask=np.ones((2, 4), np.float32))["logits"]
+        assert not np.allclose(other[keep], got[keep], atol=1e-3)
+        _rewrite(tmp_path, lambda t: t.pop("bert.embeddings.case_embeddings.weight"))
+        with pytest.raises(CheckpointError, match="case_embeddings"):
+            adapter.load_merged(base, tmp_path)

@@ -1,12 +1,16 @@
-"""Our PyTorch BERT against transformers' eager BERT, and head_mask semantics."""
+"""Our PyTorch BERT against transformers' eager BERT, head_mask semantics, case embeddings."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 from conftest import assert_close_unpadded, random_batch
 
+from bertviz_lite.bert import BertForTokenClassification
+from bertviz_lite.tokenizer import CASES
 from bertviz_lite.weights import load_model
 
 
@@ -71,3 +75,25 @@ def test_head_mask_switches_one_head_off(checkpoints):
     assert torch.count_nonzero(context[:, 1 * d : 2 * d]) > 0
     assert np.all(off[1][0, 1, 2] == 0) and np.all(off[1][0, 1, 1] == plain[1][0, 1, 1])
     assert not np.allclose(off[0], plain[0])  # and the logits move
+
+
+def test_case_embeddings_start_as_the_base_then_read_the_case(checkpoints):
+    base = load_model(checkpoints["BertForTokenClassification"])
+    config = dataclasses.replace(base.config, case_vocab_size=len(CASES))
+    model = BertForTokenClassification(config).eval()
+    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+    assert (missing, unexpected) == (["bert.embeddings.case_embeddings.weight"], [])
+    batch = random_batch(config.vocab_size, [9, 5], seed=4)
+    inputs = [torch.from_numpy(batch[k]) for k in ("input_ids", "attention_mask", "token_type_ids")]
+    cases = torch.randint(
+        0, len(CASES), inputs[0].shape, generator=torch.Generator().manual_seed(0)
+    )
+    with torch.no_grad():
+        with pytest.raises(ValueError, match="case_ids"):
+            model(*inputs)
+        # All zero at first: exactly the base model, whatever the case.
+        torch.testing.assert_close(model(*inputs, case_ids=cases).logits, base(*inputs).logits)
+        torch.nn.init.normal_(model.bert.embeddings.case_embeddings.weight)
+        lower = model(*inputs, case_ids=torch.ones_like(cases)).logits
+        mixed = model(*inputs, case_ids=cases).logits
+    assert not torch.allclose(lower, mixed)

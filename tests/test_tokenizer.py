@@ -1,10 +1,10 @@
-"""Tokenizer: pairs and segments, word ids and offsets, truncation that is reported."""
+"""Tokenizer: pairs and segments, word ids and offsets, letter case, reported truncation."""
 
 from __future__ import annotations
 
 import pytest
 
-from bertviz_lite.tokenizer import Tokenizer, batch_arrays
+from bertviz_lite.tokenizer import CASES, Tokenizer, batch_arrays, case_id
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +64,28 @@ def test_batch_arrays_pad_right(tok):
     assert arrays["input_ids"].shape == (2, 6)
     assert arrays["attention_mask"].tolist() == [[1] * 6, [1, 1, 1, 0, 0, 0]]
     assert arrays["input_ids"][1, 3:].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "piece, case",
+    [("", "none"), ("42", "none"), ("東京", "none"), ("—", "none"), ("bbc", "lower"),
+     ("Bbc", "title"), ("I", "title"), ("É", "title"), ("BBC", "upper"), ("iPhone", "mixed"),
+     ("McDonald", "mixed")],
+)  # fmt: skip
+def test_case_id(piece, case):
+    assert CASES[case_id(piece)] == case
+
+
+def test_case_ids_read_the_original_text(tok):
+    enc = tok.encode("Johnson met IBM's iPhone team.", "I AGREE")
+    cases = {t: CASES[c] for t, c in zip(enc.tokens, enc.case_ids)}
+    # The uncased vocabulary lowercases every token: the case comes from the text's offsets.
+    assert enc.tokens[1:4] == ["johnson", "met", "ibm"]
+    assert cases == {
+        "[CLS]": "none", "johnson": "title", "met": "lower",
+        "ibm": "upper", "'": "none", "s": "lower", "iphone": "mixed", "team": "lower",
+        ".": "none", "[SEP]": "none", "i": "title", "agree": "upper",
+    }  # fmt: skip
+    arrays = batch_arrays([enc, tok.encode("ok")])
+    assert arrays["case_ids"][0].tolist() == enc.case_ids
+    assert arrays["case_ids"][1].tolist() == [0, 1, 0] + [0] * (len(enc) - 3)

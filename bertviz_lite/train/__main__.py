@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import adapter, catalog
 from ..cache import package_version
+from ..tokenizer import CASES
 from . import data
 from .tasks import TASKS
 
@@ -114,6 +115,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "dropout": settings.lora_dropout,
         },
         "modules_to_save": list(settings.modules_to_save),
+        "case_vocab_size": len(CASES) if settings.case_embeddings else 0,
         "task": task,
         "max_length": settings.max_length,
         "eval_max_length": settings.eval_length,
@@ -433,6 +435,15 @@ def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
         "- NER labels only the first sub-token of each word (the rest are ignored by the loss); a "
         "word's prediction is its first sub-token's tag." if task == "ner" else
         "- Sequence classification: [CLS] → pooler → dropout → linear.",
+    ]  # fmt: skip
+    if meta.get("case_vocab_size"):
+        lines.append(
+            "- Letter case: the base's vocabulary is uncased, so each token's case in the text "
+            f"({', '.join(CASES)}) adds one of {meta['case_vocab_size']} learned vectors to its "
+            "input embedding (zero at the start, trained in full); the ONNX graph takes it as "
+            "`case_ids`, which the tokenizer computes from the character offsets."
+        )
+    lines += [
         f"- The dev split picked epoch {tr['best_epoch']} of {tr['epochs_run']} "
         f"({tr['steps']} steps in all); dev per epoch: "
         + "; ".join(f"epoch {h['epoch']} {_dev_str(task, h)}" for h in tr["dev"]) + ".",

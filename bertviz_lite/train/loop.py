@@ -24,11 +24,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .. import adapter
 from ..bert import ARCHITECTURES
-from ..config import read_config, weights_file
+from ..config import read_config
 from ..runtime import cpu_count
-from ..tokenizer import Tokenizer
-from ..weights import _normalise, read_state_dict
+from ..tokenizer import CASES, Tokenizer, case_id
 from . import data
 from .tasks import TaskSettings
 
@@ -44,6 +44,7 @@ class Example:
 
     ids: list[int]
     labels: int | list[int]
+    case_ids: list[int] = field(default_factory=list)  # letter case of each token (CASES)
     word_index: list[int | None] = field(default_factory=list)  # NER: token → word, first only
     n_words: int = 0
     gold: list[str] = field(default_factory=list)  # NER: gold tag names, one per word
@@ -91,18 +92,26 @@ def encode(task: str, items: Sequence[dict], tok: Tokenizer) -> list[Example]:
             encs = backend.encode_batch([it["words"] for it in items], is_pretokenized=True)
             out = []
             for it, enc in zip(items, encs):
-                labels, first = [], []
+                labels, first, cases = [], [], []
                 prev = None
-                for w in enc.word_ids:
+                for w, (a, b) in zip(enc.word_ids, enc.offsets):
                     is_first = w is not None and w != prev
                     labels.append(it["tags"][w] if is_first else IGNORE)
                     first.append(w if is_first else None)
+                    # Offsets of pre-split words count from the start of their own word.
+                    cases.append(0 if w is None else case_id(it["words"][w][a:b]))
                     prev = w
                 gold = [names[t] for t in it["tags"]]
-                out.append(Example(enc.ids, labels, first, len(it["words"]), gold))
+                out.append(Example(enc.ids, labels, cases, first, len(it["words"]), gold))
             return out
         encs = backend.encode_batch([it["text"] for it in items])
-        return [Example(enc.ids, it["label"]) for it, enc in zip(items, encs)]
+        return [
+            Example(enc.ids, it["label"], [
+                0 if s is None else case_id(it["text"][a:b])
+                for s, (a, b) in zip(enc.sequence_ids, enc.offsets)
+            ])
+            for it, enc in zip(items, encs)
+        ]  # fmt: skip
     finally:
         backend.no_truncation()
 
@@ -129,10 +138,13 @@ def collate(examples: Sequence[Example], pad_id: int = 0) -> dict[str, np.ndarra
     width = max(len(e.ids) for e in examples)
     ids = np.full((len(examples), width), pad_id, np.int64)
     mask = np.zeros((len(examples), width), np.int64)
+    cases = np.zeros((len(examples), width), np.int64)
     for row, e in enumerate(examples):
         ids[row, : len(e.ids)] = e.ids
         mask[row, : len(e.ids)] = 1
-    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        cases[row, : len(e.case_ids)] = e.case_ids
+    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids),
+              "case_ids": cases}  # fmt: skip
     if isinstance(examples[0].labels, int):
         arrays["labels"] = np.array([e.labels for e in examples], np.int64)
     else:
@@ -152,13 +164,14 @@ def build_model(base_dir: Path, settings: TaskSettings) -> nn.Module:
     labels = data.label_names(settings.task)
     base = read_config(base_dir)
     config = dataclasses.replace(
-        base, architecture=settings.architecture, id2label=dict(enumerate(labels))
+        base,
+        architecture=settings.architecture,
+        id2label=dict(enumerate(labels)),
+        case_vocab_size=len(CASES) if settings.case_embeddings else 0,
     )
     torch.manual_seed(settings.seed)
     model = ARCHITECTURES[settings.architecture](config)
-    keys = set(model.bert.state_dict())
-    state = _normalise(read_state_dict(weights_file(base_dir)), keys)
-    model.bert.load_state_dict({k: v.float() for k, v in state.items() if k in keys})
+    adapter.load_base(model, base_dir)
     # BERT's own head initialisation: N(0, 0.02), zero bias.
     nn.init.normal_(model.classifier.weight, std=0.02)
     nn.init.zeros_(model.classifier.bias)
@@ -186,7 +199,7 @@ def torch_logits(model: nn.Module) -> Callable[[dict[str, np.ndarray]], np.ndarr
     def run(arrays: dict[str, np.ndarray]) -> np.ndarray:
         inputs = {
             k: torch.from_numpy(arrays[k])
-            for k in ("input_ids", "attention_mask", "token_type_ids")
+            for k in ("input_ids", "attention_mask", "token_type_ids", "case_ids")
         }
         with torch.inference_mode():
             return model(**inputs).logits.float().numpy()

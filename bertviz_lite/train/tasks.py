@@ -41,6 +41,9 @@ class TaskSettings:
     # Tokens read by evaluation (dev during training, and the test figures); None: max_length.
     # Training may read shorter crops to save time where the app reads more (up to 512).
     eval_max_length: int | None = None
+    # Add case embeddings (bert.BertEmbeddings) so the model sees the capitals an uncased base's
+    # vocabulary folds away; "case_embeddings" must then be in modules_to_save to be trained.
+    case_embeddings: bool = False
 
     @property
     def eval_length(self) -> int:
@@ -99,7 +102,8 @@ TASKS: dict[str, TaskSettings] = {
         lora_r=32,
         lora_alpha=64,
         lora_targets=ALL_LINEARS,
-        modules_to_save=("classifier", "LayerNorm"),
+        modules_to_save=("classifier", "LayerNorm", "case_embeddings"),
         lora_bias="all",
+        case_embeddings=True,
     ),
 }

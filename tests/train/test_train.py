@@ -33,6 +33,8 @@ def test_settings_are_consistent():
         assert ("Token" in s.architecture) == (name == "ner")
         assert "classifier" in s.modules_to_save
         assert s.max_length <= s.eval_length <= 512
+        # Case embeddings start at zero and stay there unless trained in full.
+        assert s.case_embeddings == ("case_embeddings" in s.modules_to_save)
 
 
 def test_batches_cover_every_example_once():
