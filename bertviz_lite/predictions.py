@@ -1,8 +1,8 @@
 """A task head's logits as a person reads them: label probabilities, entities, masked-word guesses.
 
-Pure NumPy. Named entities are word-level: a word takes the tag of its first sub-token (the one the
-model was trained on), BIO tags are merged into spans, and each span carries its character offsets
-into the text it came from.
+Pure NumPy. Named entities are word-level: a word is read at its first sub-token (the one the model
+was trained on), the sentence's tags are the most probable sequence that BIO allows (`bio_path`),
+they are merged into spans, and each span carries its character offsets into the text it came from.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from .tokenizer import Encoding
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def classification(logits: np.ndarray, labels: list[str]) -> dict:
@@ -57,8 +62,9 @@ def bio_path(scores: np.ndarray, labels: list[str]) -> list[int]:
 
 def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
     """Word-level tags and entity spans from per-token logits [T, labels]."""
-    probs = softmax(logits.astype(np.float64))
+    log_probs = log_softmax(logits.astype(np.float64))
     words: list[dict] = []
+    first_tokens: list[int] = []
     for t, w in enumerate(enc.word_ids):
         if w is None:
             continue
@@ -66,9 +72,13 @@ def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
         if words and words[-1]["word_id"] == w:
             words[-1]["end"] = end  # a later sub-token of the same word: widen the span only
             continue
-        best = int(probs[t].argmax())
-        words.append({"word_id": w, "sequence": enc.sequence_ids[t], "start": start, "end": end,
-                      "tag": labels[best], "score": float(probs[t, best])})  # fmt: skip
+        words.append({"word_id": w, "sequence": enc.sequence_ids[t], "start": start, "end": end})
+        first_tokens.append(t)
+    for sequence in (0, 1):  # each sentence of a pair is tagged on its own
+        group = [i for i, word in enumerate(words) if word["sequence"] == sequence]
+        rows = log_probs[[first_tokens[i] for i in group]]
+        for i, row, tag in zip(group, rows, bio_path(rows, labels)):
+            words[i].update(tag=labels[tag], score=float(np.exp(row[tag])))
     spans: list[dict] = []
     for word in words:
         prefix, _, kind = word["tag"].partition("-")

@@ -433,7 +433,9 @@ def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
         + ("bf16 autocast for the training steps (evaluation in fp32)" if s.get("bf16") else "fp32")
         + "; gradient norm clipped at 1.",
         "- NER labels only the first sub-token of each word (the rest are ignored by the loss); a "
-        "word's prediction is its first sub-token's tag." if task == "ner" else
+        "word is read at its first sub-token, and a sentence's tags are the most probable "
+        "sequence that BIO allows (Viterbi: no I-X unless after B-X or I-X), in the figures "
+        "as in the app." if task == "ner" else
         "- Sequence classification: [CLS] → pooler → dropout → linear.",
     ]  # fmt: skip
     if meta.get("case_vocab_size"):

@@ -2,9 +2,10 @@
 
 Sequence classification (sentiment, topic) reads [CLS] → pooler → classifier; token
 classification (NER) labels only the first sub-token of each word, the others get -100 and are
-ignored by the loss, and a word's prediction is its first sub-token's tag. Batches are padded
-per batch and drawn from length buckets, so a batch of short snippets is not padded to the
-longest text of the set. The dev split picks the best epoch; the test split is never read here.
+ignored by the loss, and a word is read at its first sub-token, its tag decoded as the app
+decodes it (`predictions.bio_path`). Batches are padded per batch and drawn from length buckets,
+so a batch of short snippets is not padded to the longest text of the set. The dev split picks
+the best epoch; the test split is never read here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tqdm import tqdm
 from .. import adapter
 from ..bert import ARCHITECTURES
 from ..config import read_config
+from ..predictions import bio_path, log_softmax
 from ..runtime import cpu_count
 from ..tokenizer import CASES, Tokenizer, case_id
 from . import data
@@ -236,9 +238,11 @@ def evaluate(
     predicted_tags = []
     for e, logit in zip(examples, preds):
         tags = ["O"] * e.n_words  # a word truncated away counts as tagged O
-        for t, w in enumerate(e.word_index):
-            if w is not None:
-                tags[w] = names[int(logit[t].argmax())]
+        words = [(w, t) for t, w in enumerate(e.word_index) if w is not None]
+        # As the app tags: the most probable BIO-valid sequence (predictions.entities).
+        path = bio_path(log_softmax(logit[[t for _, t in words]].astype(np.float64)), names)
+        for (w, _), tag in zip(words, path):
+            tags[w] = names[tag]
         predicted_tags.append(tags)
     gold = [e.gold for e in examples]
     # Token logits and labels of every example, flattened; the ignored ones drop out.
