@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from bertviz_lite import adapter, catalog
+from bertviz_lite.tokenizer import CASES
 from bertviz_lite.train import data, loop
 from bertviz_lite.train.tasks import TASKS
 
@@ -145,6 +146,7 @@ def test_committed_adapter_fits_minilm(base, task):
     assert meta["base"] == "minilm"
     assert meta["architecture"] == TASKS[task].architecture
     assert list(meta["id2label"].values()) == data.label_names(task)
+    assert meta.get("case_vocab_size", 0) == (len(CASES) if TASKS[task].case_embeddings else 0)
     size = sum(f.stat().st_size for f in folder.glob("adapter.*"))
     assert size < 5e6, f"{task} adapter is {size / 1e6:.1f} MB"
 
