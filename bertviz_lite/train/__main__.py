@@ -33,7 +33,7 @@ from .. import adapter, catalog
 from ..cache import package_version
 from ..tokenizer import CASES
 from . import data
-from .tasks import TASKS
+from .tasks import TASKS, TaskSettings
 
 BASE = "minilm"
 MACHINE = "2-core CPU, no GPU"
@@ -85,6 +85,29 @@ def data_info(task: str, sizes: dict[str, int]) -> dict[str, Any]:
 # training
 
 
+def model_meta(settings: TaskSettings, base: Path) -> dict[str, Any]:
+    """What adapter.json says of the model itself: base, architecture, labels, LoRA, inputs."""
+    from ..config import read_config
+
+    return {
+        "base": BASE,
+        "base_config": {"name": BASE, **adapter.base_shape(read_config(base))},
+        "architecture": settings.architecture,
+        "id2label": dict(enumerate(data.label_names(settings.task))),
+        "lora": {
+            "r": settings.lora_r,
+            "alpha": settings.lora_alpha,
+            "targets": list(settings.lora_targets),
+            "dropout": settings.lora_dropout,
+        },
+        "modules_to_save": list(settings.modules_to_save),
+        "case_vocab_size": len(CASES) if settings.case_embeddings else 0,
+        "task": settings.task,
+        "max_length": settings.max_length,
+        "eval_max_length": settings.eval_length,
+    }
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from . import loop
 
@@ -100,25 +123,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         f"trained in {result.seconds:.0f} s ({result.steps} steps, best epoch {result.best_epoch})"
     )
 
-    from ..config import read_config
-
-    base_config = read_config(base)
     meta = {
-        "base": BASE,
-        "base_config": {"name": BASE, **adapter.base_shape(base_config)},
-        "architecture": settings.architecture,
-        "id2label": dict(enumerate(data.label_names(task))),
-        "lora": {
-            "r": settings.lora_r,
-            "alpha": settings.lora_alpha,
-            "targets": list(settings.lora_targets),
-            "dropout": settings.lora_dropout,
-        },
-        "modules_to_save": list(settings.modules_to_save),
-        "case_vocab_size": len(CASES) if settings.case_embeddings else 0,
-        "task": task,
-        "max_length": settings.max_length,
-        "eval_max_length": settings.eval_length,
+        **model_meta(settings, base),
         "data": data_info(task, {"train": len(train_items), "dev": len(dev_items)}),
         "training": {
             "settings": settings.as_dict(),

@@ -17,6 +17,7 @@ import torch
 from bertviz_lite import adapter, catalog
 from bertviz_lite.tokenizer import CASES
 from bertviz_lite.train import data, loop
+from bertviz_lite.train.__main__ import model_meta
 from bertviz_lite.train.tasks import TASKS
 
 pytest.importorskip("peft")
@@ -102,18 +103,7 @@ def test_artifact_round_trip_through_onnx(trained, base, tmp_path, task):
     from bertviz_lite.runtime import Session
 
     settings, result = trained[task]
-    meta = {
-        "base": "minilm",
-        "base_config": {"name": "minilm", **adapter.base_shape(result.model.config)},
-        "architecture": settings.architecture,
-        "id2label": dict(enumerate(data.label_names(task))),
-        "lora": {"r": settings.lora_r, "alpha": settings.lora_alpha,
-                 "targets": list(settings.lora_targets)},
-        "modules_to_save": list(settings.modules_to_save),
-        "task": task,
-        "max_length": settings.max_length,
-    }  # fmt: skip
-    adapter.save(result.model, tmp_path, meta, dtype="float32")
+    adapter.save(result.model, tmp_path, model_meta(settings, base), dtype="float32")
     merged = adapter.load_merged(base, tmp_path)
     examples = loop.encode(task, data.load_split(task, "dev", limit=4), loop.tokenizer(base, 64))
     arrays = loop.collate(examples)
