@@ -2,10 +2,10 @@
 
 The graph takes input_ids, attention_mask, token_type_ids [batch, seq] and head_mask
 [layers, heads] (and case_ids [batch, seq] when the model has case embeddings), all axes but the
-model's own sizes dynamic, and returns logits (when the model has
-a head), attentions [batch, layers, heads, seq, seq] and hidden_states [batch, layers+1, seq,
-hidden]. onnxruntime's transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu;
-attention fusion stays off because it would swallow the softmax whose output we return.
+model's own sizes dynamic, and returns logits (when the model has a head), attentions [batch,
+layers, heads, seq, seq] and hidden_states [batch, layers+1, seq, hidden]. onnxruntime's
+transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu; attention fusion stays
+off because it would swallow the softmax whose output we return.
 Variants: fp32; int8 (dynamic quantization of the weight matmuls, for the CPU provider); fp16
 (for CUDA, inputs and outputs kept fp32). Every export is checked against torch at two sequence
 lengths other than the example's before it is accepted.

@@ -34,6 +34,17 @@ def case_id(piece: str) -> int:
     return 3 if not any(c.islower() for c in cased) else 4
 
 
+def token_cases(
+    sentences: tuple[str, str | None],
+    sequence_ids: list[int | None],
+    offsets: list[tuple[int, int]],
+) -> list[int]:
+    """`case_id` of each token's text in its own sentence; 0 for [CLS]/[SEP]."""
+    return [
+        0 if s is None else case_id(sentences[s][a:b]) for s, (a, b) in zip(sequence_ids, offsets)
+    ]
+
+
 @dataclass
 class Encoding:
     text: str
@@ -101,11 +112,6 @@ class Tokenizer:
             None if w is None else w + (first_words if s == 1 else 0)
             for w, s in zip(enc.word_ids, sequence_ids)
         ]
-        sentences = (text, pair)
-        case_ids = [
-            0 if s is None else case_id(sentences[s][a:b])
-            for s, (a, b) in zip(sequence_ids, enc.offsets)
-        ]
         return Encoding(
             text=text,
             pair=pair,
@@ -115,7 +121,7 @@ class Tokenizer:
             offsets=[tuple(o) for o in enc.offsets],
             sequence_ids=sequence_ids,
             word_ids=word_ids,
-            case_ids=case_ids,
+            case_ids=token_cases((text, pair), sequence_ids, enc.offsets),
             truncated=original > len(enc.ids),
             original_length=original,
         )

@@ -30,7 +30,7 @@ from ..bert import ARCHITECTURES
 from ..config import read_config
 from ..predictions import bio_path, log_softmax
 from ..runtime import cpu_count
-from ..tokenizer import CASES, Tokenizer, case_id
+from ..tokenizer import CASES, Tokenizer, case_id, token_cases
 from . import data
 from .tasks import TaskSettings
 
@@ -108,12 +108,11 @@ def encode(task: str, items: Sequence[dict], tok: Tokenizer) -> list[Example]:
             return out
         encs = backend.encode_batch([it["text"] for it in items])
         return [
-            Example(enc.ids, it["label"], [
-                0 if s is None else case_id(it["text"][a:b])
-                for s, (a, b) in zip(enc.sequence_ids, enc.offsets)
-            ])
+            Example(
+                enc.ids, it["label"], token_cases((it["text"], None), enc.sequence_ids, enc.offsets)
+            )
             for it, enc in zip(items, encs)
-        ]  # fmt: skip
+        ]
     finally:
         backend.no_truncation()
 
