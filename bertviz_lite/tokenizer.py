@@ -8,6 +8,7 @@ Encoding says so and by how much: truncation is never silent.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +56,17 @@ class Encoding:
     offsets: list[tuple[int, int]]  # character span in its own sentence; (0, 0) for specials
     sequence_ids: list[int | None]  # 0, 1, or None for [CLS]/[SEP]
     word_ids: list[int | None]  # word index across the pair; None for [CLS]/[SEP]
-    case_ids: list[int]  # letter case of each token's text (CASES); 0 for [CLS]/[SEP]
     truncated: bool = False
     original_length: int = 0  # tokens before truncation
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @functools.cached_property
+    def case_ids(self) -> list[int]:
+        """Letter case of each token's text (CASES); 0 for [CLS]/[SEP]. Computed when a model
+        that reads it asks, not on every encode."""
+        return token_cases((self.text, self.pair), self.sequence_ids, self.offsets)
 
 
 class Tokenizer:
@@ -121,24 +127,24 @@ class Tokenizer:
             offsets=[tuple(o) for o in enc.offsets],
             sequence_ids=sequence_ids,
             word_ids=word_ids,
-            case_ids=token_cases((text, pair), sequence_ids, enc.offsets),
             truncated=original > len(enc.ids),
             original_length=original,
         )
 
 
-def batch_arrays(encodings: list[Encoding], pad_id: int = 0) -> dict[str, np.ndarray]:
-    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids, case_ids) for a
-    batch; a session takes the ones its graph has."""
+def batch_arrays(
+    encodings: list[Encoding], pad_id: int = 0, case_ids: bool = False
+) -> dict[str, np.ndarray]:
+    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids, and case_ids when
+    asked: only models with case embeddings read it) for a batch."""
     width = max(len(e) for e in encodings)
-    arrays = {
-        k: np.zeros((len(encodings), width), np.int64)
-        for k in ("input_ids", "attention_mask", "token_type_ids", "case_ids")
-    }
+    names = ("input_ids", "attention_mask", "token_type_ids") + (("case_ids",) if case_ids else ())
+    arrays = {k: np.zeros((len(encodings), width), np.int64) for k in names}
     arrays["input_ids"][:] = pad_id
     for row, e in enumerate(encodings):
         arrays["input_ids"][row, : len(e)] = e.ids
         arrays["attention_mask"][row, : len(e)] = 1
         arrays["token_type_ids"][row, : len(e)] = e.type_ids
-        arrays["case_ids"][row, : len(e)] = e.case_ids
+        if case_ids:
+            arrays["case_ids"][row, : len(e)] = e.case_ids
     return arrays
