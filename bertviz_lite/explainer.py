@@ -98,9 +98,7 @@ class Explainer:
 
     def run(self, encodings: list[Encoding], head_mask=None) -> dict[str, np.ndarray]:
         """The session's raw outputs for a right-padded batch."""
-        arrays = batch_arrays(
-            encodings, self.config.pad_token_id, case_ids="case_ids" in self.session.inputs
-        )
+        arrays = batch_arrays(encodings, self.config.pad_token_id, self.session.inputs)
         return self.session.run(**arrays, head_mask=self.head_mask(head_mask))
 
     def analyze(self, text: str, pair: str | None = None, head_mask=None) -> Analysis:

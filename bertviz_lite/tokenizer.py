@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,18 +134,21 @@ class Tokenizer:
 
 
 def batch_arrays(
-    encodings: list[Encoding], pad_id: int = 0, case_ids: bool = False
+    encodings: list[Encoding], pad_id: int = 0, inputs: Collection[str] = ()
 ) -> dict[str, np.ndarray]:
-    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids, and case_ids when
-    asked: only models with case embeddings read it) for a batch."""
+    """Right-padded int64 arrays (input_ids, attention_mask, token_type_ids) for a batch, and
+    case_ids when `inputs` (the session's input names) has it: only models with case embeddings
+    take it, so other callers need not know it exists."""
     width = max(len(e) for e in encodings)
-    names = ("input_ids", "attention_mask", "token_type_ids") + (("case_ids",) if case_ids else ())
+    names = ["input_ids", "attention_mask", "token_type_ids"] + (
+        ["case_ids"] if "case_ids" in inputs else []
+    )
     arrays = {k: np.zeros((len(encodings), width), np.int64) for k in names}
     arrays["input_ids"][:] = pad_id
     for row, e in enumerate(encodings):
         arrays["input_ids"][row, : len(e)] = e.ids
         arrays["attention_mask"][row, : len(e)] = 1
         arrays["token_type_ids"][row, : len(e)] = e.type_ids
-        if case_ids:
+        if "case_ids" in arrays:
             arrays["case_ids"][row, : len(e)] = e.case_ids
     return arrays

@@ -86,6 +86,6 @@ def test_case_ids_read_the_original_text(tok):
         "ibm": "upper", "'": "none", "s": "lower", "iphone": "mixed", "team": "lower",
         ".": "none", "[SEP]": "none", "i": "title", "agree": "upper",
     }  # fmt: skip
-    arrays = batch_arrays([enc, tok.encode("ok")], case_ids=True)
+    arrays = batch_arrays([enc, tok.encode("ok")], inputs=["case_ids"])
     assert arrays["case_ids"][0].tolist() == enc.case_ids
     assert arrays["case_ids"][1].tolist() == [0, 1, 0] + [0] * (len(enc) - 3)

@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import adapter, catalog
 from ..cache import package_version
+from ..config import read_config
 from ..tokenizer import CASES
 from . import data
 from .tasks import TASKS, TaskSettings
@@ -87,8 +88,6 @@ def data_info(task: str, sizes: dict[str, int]) -> dict[str, Any]:
 
 def model_meta(settings: TaskSettings, base: Path) -> dict[str, Any]:
     """What adapter.json says of the model itself: base, architecture, labels, LoRA, inputs."""
-    from ..config import read_config
-
     return {
         "base": BASE,
         "base_config": {"name": BASE, **adapter.base_shape(read_config(base))},
