@@ -6,8 +6,9 @@ r = ex.analyze("The cat sat on the mat.", pair=None, head_mask=None)
 r.attentions.shape                # (layers, heads, T, T)
 """
 
+from .analysis import Analysis
 from .config import BertConfig, CheckpointError
-from .explainer import Analysis, Explainer, load
+from .model import LoadedModel, load
 
-__all__ = ["Analysis", "BertConfig", "CheckpointError", "Explainer", "load"]
+__all__ = ["Analysis", "BertConfig", "CheckpointError", "LoadedModel", "load"]
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ import sys
 
 from . import catalog
 from .config import CheckpointError
-from .explainer import VARIANTS, load
+from .model import VARIANTS, load
 from .runtime import DEVICES
 
 
@@ -47,15 +47,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{entry.name:10} {entry.title}: {entry.description}")
         return 0
     try:
-        explainer = load(args.model, device=args.device, variant=args.variant)
+        model = load(args.model, device=args.device, variant=args.variant)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.command == "export":
-        where = explainer.session.path
-        print(f"{explainer.name}: {explainer.variant} on {explainer.device}, cached in {where}")
+        where = model.session.path
+        print(f"{model.name}: {model.variant} on {model.device}, cached in {where}")
         return 0
-    result = explainer.analyze(args.text, pair=args.pair)
+    result = model.analyze(args.text, pair=args.pair)
     if result.truncated:
         kept, total = len(result.tokens), result.encoding.original_length
         print(f"note: input truncated to {kept} of {total} tokens", file=sys.stderr)

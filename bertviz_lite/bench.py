@@ -8,7 +8,7 @@ Prints a Markdown report and writes it (default BENCHMARKS.md) with the machine 
    repetition, so a noisy machine slows all of them alike, and every row is given as a ratio to
    transformers eager from the same run. An onnxruntime profile says where int8's time goes.
 2. Whole request: the app as a subprocess, /explore through gradio_client, and in-process the
-   share of the event spent in the model (explorer.analysis against the whole ui.refresh).
+   share of the event spent in the model (events.analysis against the whole ui.refresh).
 3. Page weight of each view, raw and gzip, next to bertviz's head_view and model_view HTML.
 4. Start-up to the first /predict answer: empty cache (export included) and warm cache.
 5. Throughput with 4 concurrent gradio_client clients.
@@ -248,7 +248,7 @@ def passage() -> str:
 class Corpus:
     """Texts of exactly n tokens ([CLS] and [SEP] included) as the model's tokenizer counts them.
 
-    `tag` starts the text with a few distinct words: explorer.analysis is an LRU cache keyed by
+    `tag` starts the text with a few distinct words: events.analysis is an LRU cache keyed by
     the text, so each timed request gets its own text and really runs the model.
     """
 
@@ -310,7 +310,8 @@ def bench_forward(s: Settings, corpus: Corpus, checkpoint: Path, budget: Budget)
     import torch
     import transformers
 
-    from . import explainer, runtime
+    from . import model as loaded_model
+    from . import runtime
     from .weights import load_model
 
     torch.set_num_threads(cpus())
@@ -319,13 +320,13 @@ def bench_forward(s: Settings, corpus: Corpus, checkpoint: Path, budget: Budget)
     hf.eval()
     ours = load_model(checkpoint)
     sessions = {
-        "ours, ONNX fp32, CPU": explainer.load(MODEL, device="cpu", variant="fp32", progress=False),
-        "ours, ONNX int8, CPU": explainer.load(MODEL, device="cpu", variant="int8", progress=False),
+        "ours, ONNX fp32, CPU": loaded_model.load(MODEL, device="cpu", variant="fp32", progress=False),
+        "ours, ONNX int8, CPU": loaded_model.load(MODEL, device="cpu", variant="int8", progress=False),
     }
     result = ForwardResult(lengths=s.lengths)
     if runtime.cuda_available():
         for variant in ("fp32", "fp16"):
-            ex = explainer.load(MODEL, device="cuda", variant=variant, progress=False)
+            ex = loaded_model.load(MODEL, device="cuda", variant=variant, progress=False)
             if ex.device == "cuda":
                 sessions[f"ours, ONNX {variant}, CUDA"] = ex
     else:
@@ -549,7 +550,7 @@ def bench_request_client(
         log(f"/explore {n} tokens: p50 {ms(p50_p90(times)[0])} ms")
 
 
-# explorer functions that ui.refresh may call, and how the step table names them. They are
+# events functions that ui.refresh may call, and how the step table names them. They are
 # timed by wrapping them while ui.refresh itself runs, so the table follows whatever the event
 # really calls (nested calls count once, in the outermost).
 STEP_NAMES = {
@@ -560,16 +561,16 @@ STEP_NAMES = {
     "embeddings": "embeddings figures",
     "overview": "overview image (array)",
     "export_files": "export_files (.npz + .json)",
-    "notes": "other explorer calls",
-    "prediction_outputs": "other explorer calls",
+    "notes": "other events calls",
+    "prediction_outputs": "other events calls",
 }
 GLUE = "ui.refresh itself (glue)"
 
 
 @contextlib.contextmanager
-def timed_explorer(explorer, record: dict[str, float]) -> Iterator[None]:
-    """Wrap the explorer functions of STEP_NAMES so that each call adds its time to `record`."""
-    originals = {name: getattr(explorer, name) for name in STEP_NAMES if hasattr(explorer, name)}
+def timed_explorer(events, record: dict[str, float]) -> Iterator[None]:
+    """Wrap the events functions of STEP_NAMES so that each call adds its time to `record`."""
+    originals = {name: getattr(events, name) for name in STEP_NAMES if hasattr(events, name)}
     depth = [0]
 
     def wrap(name, fn):
@@ -587,12 +588,12 @@ def timed_explorer(explorer, record: dict[str, float]) -> Iterator[None]:
         return timed
 
     for name, fn in originals.items():
-        setattr(explorer, name, wrap(name, fn))
+        setattr(events, name, wrap(name, fn))
     try:
         yield
     finally:
         for name, fn in originals.items():
-            setattr(explorer, name, fn)
+            setattr(events, name, fn)
 
 
 def serialize(outputs, record: dict[str, float]) -> None:
@@ -615,7 +616,7 @@ def serialize(outputs, record: dict[str, float]) -> None:
 
 def bench_request_inprocess(s: Settings, corpus: Corpus, r: RequestResult, budget: Budget) -> None:
     """The model's share of the event, measured with the functions the event itself calls."""
-    from . import explorer, ui
+    from . import events, ui
 
     counter = 0
 
@@ -637,10 +638,10 @@ def bench_request_inprocess(s: Settings, corpus: Corpus, r: RequestResult, budge
             if rep >= s.request_warmup + s.min_reps and budget.spent():
                 break
             t0 = time.perf_counter()
-            res = explorer.analysis(MODEL, fresh(n), None)
+            res = events.analysis(MODEL, fresh(n), None)
             t1 = time.perf_counter()
             record: dict[str, float] = {}
-            with timed_explorer(explorer, record):
+            with timed_explorer(events, record):
                 t2 = time.perf_counter()
                 outputs = ui.refresh(*explore_args(fresh(n)))
                 t3 = time.perf_counter()
@@ -650,7 +651,7 @@ def bench_request_inprocess(s: Settings, corpus: Corpus, r: RequestResult, budge
             if limits is not None:
                 with limits(limits=1, user_api="blas"):
                     t4 = time.perf_counter()
-                    explorer.embeddings(res, 6)
+                    events.embeddings(res, 6)
                     if rep >= s.request_warmup:
                         whatif.setdefault(WHATIF_BLAS, []).append(time.perf_counter() - t4)
             if rep >= s.request_warmup:
@@ -695,9 +696,9 @@ def inprocess_in_child(s: Settings, r: RequestResult, scratch: Path, budget_s: f
 
 def inprocess_main(s: Settings, out: Path) -> None:
     """The child's side of inprocess_in_child: measure, write JSON."""
-    from . import explorer
+    from . import events
 
-    corpus = Corpus(explorer.model(MODEL).tokenizer)
+    corpus = Corpus(events.model(MODEL).tokenizer)
     r = RequestResult(lengths=s.lengths)
     bench_request_inprocess(s, corpus, r, Budget(float(os.environ.get("BENCH_BUDGET_S", 300))))
     out.write_text(
@@ -736,7 +737,7 @@ def render_request(r: RequestResult) -> str:
         "answer's transport.",
         "",
         "The model's share, in-process (the server's internals are not visible to the client): "
-        "`explorer.analysis` (tokenize + onnxruntime int8 + Analysis) against the whole "
+        "`events.analysis` (tokenize + onnxruntime int8 + Analysis) against the whole "
         "`ui.refresh`, same process, fresh texts.",
         "",
         table(
@@ -746,7 +747,7 @@ def render_request(r: RequestResult) -> str:
                 "client p50 ms",
                 "client p90 ms",
                 "ui.refresh p50 ms",
-                "explorer.analysis p50 ms",
+                "events.analysis p50 ms",
                 "model share of refresh",
                 "model share of request",
             ],
@@ -764,7 +765,7 @@ def render_request(r: RequestResult) -> str:
         ]
         out += [
             "",
-            "Where an /explore request's time goes, in-process: the explorer functions "
+            "Where an /explore request's time goes, in-process: the events functions "
             "`ui.refresh` calls, each timed while it runs (wrapped for the measurement), the rest "
             "of `ui.refresh`, and the serialization Gradio does with its outputs (p50 ms):",
             "",
@@ -823,7 +824,7 @@ def bench_weight(s: Settings, corpus: Corpus, checkpoint: Path) -> WeightResult:
     from bertviz import head_view, model_view
     from PIL import Image
 
-    from . import explorer
+    from . import events
     from .views.selection import Selection
 
     transformers.logging.set_verbosity_error()
@@ -831,12 +832,12 @@ def bench_weight(s: Settings, corpus: Corpus, checkpoint: Path) -> WeightResult:
     hf.eval()
     result = WeightResult(lengths=s.weight_lengths)
     for n in s.weight_lengths:
-        r = explorer.analysis(MODEL, corpus.text(n), None)
-        fig, _ = explorer.head_view(r, Selection(), "heatmap")
-        _, links = explorer.head_view(r, Selection(), "links")
+        r = events.analysis(MODEL, corpus.text(n), None)
+        fig, _ = events.head_view(r, Selection(), "heatmap")
+        _, links = events.head_view(r, Selection(), "links")
         webp = io.BytesIO()
-        Image.fromarray(explorer.overview(r)).save(webp, "WEBP")  # as gr.Image(format="webp")
-        projection, similarity = explorer.embeddings(r, 6)
+        Image.fromarray(events.overview(r)).save(webp, "WEBP")  # as gr.Image(format="webp")
+        projection, similarity = events.embeddings(r, 6)
         payloads = {
             "head heatmap (fig.to_json)": fig.to_json().encode(),
             "token links (HTML)": links.encode(),
@@ -845,7 +846,7 @@ def bench_weight(s: Settings, corpus: Corpus, checkpoint: Path) -> WeightResult:
             "similarity (fig.to_json)": similarity.to_json().encode(),
         }
         result.views[n] = {k: (len(v), gz(v)) for k, v in payloads.items()}
-        npz, js = explorer.export_files(r)
+        npz, js = events.export_files(r)
         result.downloads[n] = {".npz": Path(npz).stat().st_size, ".json": Path(js).stat().st_size}
         shutil.rmtree(Path(npz).parent, ignore_errors=True)
 
@@ -895,7 +896,7 @@ def render_weight(w: WeightResult, exports_per_request: bool) -> str:
             "## 3. Page weight",
             "",
             "Bytes of each view's payload as Gradio sends it, raw and gzip (level "
-            f"{GZIP_LEVEL}), on the same input and the same model: ours from `explorer` with the "
+            f"{GZIP_LEVEL}), on the same input and the same model: ours from `events` with the "
             "page's defaults (layer 1, head 1), bertviz's `head_view` and `model_view` "
             '(`html_action="return"`, `.data`) on the attention tuple of transformers\' BertModel '
             "(eager, `output_attentions=True`) on the MiniLM checkpoint. Ratio: ours / bertviz "
@@ -1254,7 +1255,7 @@ def request_paragraph(rq: RequestResult, n: int, w: WeightResult | None) -> str:
     out = [
         f"**Whole request at {n} tokens.** The client sees {ms(client_p50)} ms (p50); in-process "
         f"the event's steps take {ms(total)} ms, the largest: {top}. The model "
-        f"(`explorer.analysis`: tokenizer, onnxruntime, Analysis) takes {ms(model)} ms, "
+        f"(`events.analysis`: tokenizer, onnxruntime, Analysis) takes {ms(model)} ms, "
         f"{pct(model / client_p50)} of the request: the time goes into building what the page "
         "shows or may download, not into onnxruntime."
     ]
@@ -1344,7 +1345,8 @@ def run(s: Settings) -> str:
 
 
 def _run(s: Settings, scratch: Path) -> str:
-    from . import cache, catalog, explainer
+    from . import cache, catalog
+    from . import model as loaded_model
 
     started = time.monotonic()
     info = machine()
@@ -1353,7 +1355,7 @@ def _run(s: Settings, scratch: Path) -> str:
     warm_cache = cache.cache_root()
     log(f"checkpoint {checkpoint}; export cache {warm_cache}")
     # The app's own model (int8 on the CPU) exported before anything is timed: the warm cache.
-    ex = explainer.load(MODEL, device="cpu", variant="int8", progress=False)
+    ex = loaded_model.load(MODEL, device="cpu", variant="int8", progress=False)
     corpus = Corpus(ex.tokenizer)
     for n in (*s.lengths, *s.weight_lengths):
         corpus.text(n)

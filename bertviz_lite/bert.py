@@ -153,7 +153,7 @@ class BertPooler(nn.Module):
         return torch.tanh(self.dense(hidden[:, 0]))
 
 
-class BertOutput(NamedTuple):
+class EncoderOutputs(NamedTuple):
     """What every model here returns. `logits` is None for the bare encoder."""
 
     logits: Tensor | None
@@ -179,7 +179,7 @@ class BertModel(nn.Module):
         token_type_ids: Tensor | None = None,
         head_mask: Tensor | None = None,
         case_ids: Tensor | None = None,
-    ) -> BertOutput:
+    ) -> EncoderOutputs:
         c = self.config
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
@@ -198,7 +198,7 @@ class BertModel(nn.Module):
             hidden_states.append(x)
             attentions.append(probs)
         pooled = self.pooler(x) if self.pooler is not None else None
-        return BertOutput(None, torch.stack(attentions, 1), torch.stack(hidden_states, 1), pooled)
+        return EncoderOutputs(None, torch.stack(attentions, 1), torch.stack(hidden_states, 1), pooled)
 
 
 class BertForSequenceClassification(nn.Module):

@@ -122,3 +122,75 @@ def masked_words(
             }
         )
     return {"task": "masked-lm", "masks": guesses}
+
+
+# --- comparing two predictions of the same input (heads switched off) ------------------------
+
+
+def _span_key(e: dict) -> tuple:
+    return (e.get("sequence", 0), e["start"], e["end"])
+
+
+def ablation_delta(before: dict, after: dict) -> dict:
+    """Compare two predictions dicts (from bertviz_lite.predictions) of the same input.
+
+    classification: label before/after and each label's probability change, largest first.
+    ner: entities added, removed, relabelled (same span, new label) and kept (score change).
+    masked-lm: each [MASK]'s top guess before/after.
+    """
+    if not before or not after:
+        raise ValueError("both predictions are needed (a bare encoder has none)")
+    task = before.get("task")
+    if task != after.get("task"):
+        raise ValueError(f"cannot compare a {task!r} prediction with a {after.get('task')!r} one")
+
+    if task == "classification":
+        pb, pa = before["probabilities"], after["probabilities"]
+        changes = [
+            {"label": k, "before": pb[k], "after": pa.get(k, 0.0), "delta": pa.get(k, 0.0) - pb[k]}
+            for k in pb
+        ]
+        changes.sort(key=lambda c: -abs(c["delta"]))
+        changed = before["label"] != after["label"]
+        summary = (
+            f"{before['label']} ({before['score']:.2f}) → {after['label']} ({after['score']:.2f})"
+            if changed
+            else f"still {after['label']}: {before['score']:.2f} → {after['score']:.2f}"
+        )
+        return {"task": task, "label_before": before["label"], "label_after": after["label"],
+                "label_changed": changed, "changes": changes, "summary": summary}  # fmt: skip
+
+    if task == "ner":
+        old = {_span_key(e): e for e in before["entities"]}
+        new = {_span_key(e): e for e in after["entities"]}
+        added = [new[k] for k in new if k not in old]
+        removed = [old[k] for k in old if k not in new]
+        relabelled, kept = [], []
+        for k in old.keys() & new.keys():
+            b, a = old[k], new[k]
+            row = {"text": a.get("text"), "start": a["start"], "end": a["end"], "sequence": k[0],
+                   "score_before": b["score"], "score_after": a["score"]}  # fmt: skip
+            if b["label"] != a["label"]:
+                relabelled.append({**row, "label_before": b["label"], "label_after": a["label"]})
+            else:
+                kept.append({**row, "label": a["label"], "delta": a["score"] - b["score"]})
+        relabelled.sort(key=lambda r: r["start"])
+        kept.sort(key=lambda r: (r["sequence"], r["start"]))
+        summary = (
+            f"{len(added)} added, {len(removed)} removed, {len(relabelled)} relabelled, "
+            f"{len(kept)} unchanged"
+        )
+        return {"task": task, "added": added, "removed": removed, "relabelled": relabelled,
+                "kept": kept, "summary": summary}  # fmt: skip
+
+    if task == "masked-lm":
+        rows = []
+        for b, a in zip(before["masks"], after["masks"]):
+            tb, ta = b["candidates"][0], a["candidates"][0]
+            rows.append({"position": b["position"], "before": tb["token"], "after": ta["token"],
+                         "score_before": tb["score"], "score_after": ta["score"],
+                         "changed": tb["token"] != ta["token"]})  # fmt: skip
+        n = sum(r["changed"] for r in rows)
+        return {"task": task, "masks": rows, "summary": f"{n} of {len(rows)} top guesses changed"}
+
+    raise ValueError(f"unknown prediction task {task!r}")

@@ -1,4 +1,4 @@
-"""The Gradio app: layout and event wiring only. explorer.py computes; views/ draw.
+"""The Gradio app: layout and event wiring only. events.py computes; views/ draw.
 
 Named API endpoints for gradio_client: /predict and /analyze (JSON), /explore (the whole page).
 The URL carries the view's state (urlstate.py), so a shared link reopens the same view, also after
@@ -13,8 +13,8 @@ import os
 
 import gradio as gr
 
-from . import catalog, explorer
-from .explorer import UserError
+from . import catalog, events
+from .events import UserError
 from .runtime import cpu_count
 from .urlstate import SEGMENTS, SOURCES, STYLES, ViewState, parse
 from .views.links import ASSETS
@@ -59,33 +59,33 @@ def _selection(layer, head, source, words, special, segment, threshold) -> Selec
 def refresh(
     text, pair, name, layer, head, source, style, words, special, segment, threshold, emb_layer
 ):
-    r, extra = explorer.run_inputs(name, text, pair)
-    probabilities, spans = explorer.prediction_outputs(r.predictions, r.encoding.text)
+    r, extra = events.run_inputs(name, text, pair)
+    probabilities, spans = events.prediction_outputs(r.predictions, r.encoding.text)
     # Values only, no visibility changes: Gradio 6.31's example cache fails on those ('Label'
     # object has no attribute 'info'), so both boxes stay and the one that does not apply is empty.
     label, entities = probabilities, spans
     sel = _selection(layer, head, source, words, special, segment, threshold)
-    fig, html = explorer.head_view(r, sel, style)
-    projection, similarity = explorer.embeddings(r, emb_layer)
-    return (label, entities, explorer.notes(r, extra), fig, html, explorer.overview(r),
+    fig, html = events.head_view(r, sel, style)
+    projection, similarity = events.embeddings(r, emb_layer)
+    return (label, entities, events.notes(r, extra), fig, html, events.overview(r),
             projection, similarity)  # fmt: skip
 
 
 @_guard
 def redraw_head(text, pair, name, layer, head, source, style, words, special, segment, threshold):
-    r, _ = explorer.run_inputs(name, text, pair)
+    r, _ = events.run_inputs(name, text, pair)
     sel = _selection(layer, head, source, words, special, segment, threshold)
-    return explorer.head_view(r, sel, style)
+    return events.head_view(r, sel, style)
 
 
 @_guard
 def redraw_similarity(text, pair, name, emb_layer):
-    return explorer.similarity(explorer.run_inputs(name, text, pair)[0], emb_layer)
+    return events.similarity(events.run_inputs(name, text, pair)[0], emb_layer)
 
 
 @_guard
 def open_head(text, pair, name, event: gr.SelectData):
-    hit = explorer.overview_click(explorer.run_inputs(name, text, pair)[0], *event.index)
+    hit = events.overview_click(events.run_inputs(name, text, pair)[0], *event.index)
     if hit is None:
         return gr.update(), gr.update(), gr.update()
     return hit[0], hit[1], gr.Tabs(selected="head")
@@ -93,17 +93,17 @@ def open_head(text, pair, name, event: gr.SelectData):
 
 @_guard
 def ablate(text, pair, name, heads_off):
-    text, pair, _ = explorer.clean(text, pair)
-    out = explorer.ablate(name, text, pair, tuple(heads_off or ()))
+    text, pair, _ = events.clean(text, pair)
+    out = events.ablate(name, text, pair, tuple(heads_off or ()))
     (b_label, b_ents), (a_label, a_ents) = (
-        explorer.prediction_outputs(out[k], text) for k in ("before", "after")
+        events.prediction_outputs(out[k], text) for k in ("before", "after")
     )
     return b_label, a_label, b_ents, a_ents, out["delta"]["summary"]
 
 
 @_guard
 def export(text, pair, name):
-    return explorer.export_files(explorer.run_inputs(name, text, pair)[0])
+    return events.export_files(events.run_inputs(name, text, pair)[0])
 
 
 def query(text, pair, name, view, layer, head, source, style, words, special, segment, threshold):
@@ -114,7 +114,7 @@ def query(text, pair, name, view, layer, head, source, style, words, special, se
 
 
 def restore(request: gr.Request):
-    state, notes = parse(dict(request.query_params), catalog.names(), explorer.shape)
+    state, notes = parse(dict(request.query_params), catalog.names(), events.shape)
     note = "\n".join(f"- Link: {n}" for n in notes)
     return (state.text, state.pair, state.model, gr.Tabs(selected=state.view), state.view,
             state.layer, state.head, state.source, state.style, state.words, state.special,
@@ -125,7 +125,7 @@ def restore(request: gr.Request):
 @_guard
 def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
     """Predictions of a catalog model for a text (and optional second sentence)."""
-    r, notes = explorer.run_inputs(model, text, pair)
+    r, notes = events.run_inputs(model, text, pair)
     return {"model": model, "tokens": r.tokens, "truncated": r.truncated,
             "notes": notes, "predictions": r.predictions}  # fmt: skip
 
@@ -136,8 +136,8 @@ def analyze_api(text: str, pair: str = "", model: str = "minilm") -> dict:
 
     Decode: np.frombuffer(base64.b64decode(a["data"]), a["dtype"]).reshape(a["shape"]).
     """
-    r, notes = explorer.run_inputs(model, text, pair)
-    return {"model": model, "notes": notes, **explorer.tensors_json(r)}
+    r, notes = events.run_inputs(model, text, pair)
+    return {"model": model, "notes": notes, **events.tensors_json(r)}
 
 
 # The address bar follows the view, so that the link in it reopens exactly this.
@@ -255,7 +255,7 @@ def build() -> gr.Blocks:
             sync(tab.select(lambda n=name: n, None, view, api_visibility="private"))
 
         # Not Gradio's example cache: in 6.31 it fails on an empty Label or HighlightedText. An
-        # example runs on click instead, and explorer's analysis cache makes a repeat instant.
+        # example runs on click instead, and events's analysis cache makes a repeat instant.
         gr.Examples(EXAMPLES, form, outputs, fn=_example, cache_examples=False, run_on_click=True,
                     label="Examples: one per model", api_visibility="private")  # fmt: skip
         restored = demo.load(restore, None, [text, pair, model, tabs, view, *head_controls, note],
@@ -284,7 +284,7 @@ def _restored_analysis(text, pair, name, *controls_and_note):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="bertviz_lite explorer")
+    parser = argparse.ArgumentParser(description="bertviz_lite events")
     parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
     # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -92,7 +92,7 @@ def test_machine_is_described(report):
     "title, columns",
     [
         ("## 1. Model forward", ("p50 ms", "p90 ms", "speed-up vs eager")),
-        ("## 2. Whole request", ("client p50 ms", "explorer.analysis p50 ms")),
+        ("## 2. Whole request", ("client p50 ms", "events.analysis p50 ms")),
         ("## 3. Page weight", ("raw", "gzip")),
         ("## 4. Start-up", ("to first /predict answer, s",)),
         ("## 5. Throughput", ("requests/s",)),

@@ -20,8 +20,8 @@ ARCHITECTURES = [
 ]
 
 
-def onnx_forward(explainer, batch, head_mask=None):
-    out = explainer.session.run(**batch, head_mask=explainer.head_mask(head_mask))
+def onnx_forward(loaded, batch, head_mask=None):
+    out = loaded.session.run(**batch, head_mask=loaded.head_mask(head_mask))
     return out.get("logits"), out["attentions"], out["hidden_states"]
 
 
@@ -51,8 +51,8 @@ def test_minilm_fp32_matches_transformers(minilm_dir, hf_forward):
     )
 
 
-def op_counts(explainer) -> Counter:
-    return Counter(n.op_type for n in onnx.load(str(explainer.session.path)).graph.node)
+def op_counts(loaded) -> Counter:
+    return Counter(n.op_type for n in onnx.load(str(loaded.session.path)).graph.node)
 
 
 @pytest.mark.slow

@@ -94,3 +94,45 @@ def test_entities_in_the_second_sentence_point_into_it(tok):
 def test_classification_probabilities():
     out = predictions.classification(np.array([0.0, 2.0, -1.0]), ["a", "b", "c"])
     assert out["label"] == "b" and abs(sum(out["probabilities"].values()) - 1) < 1e-9
+
+
+def test_ablation_delta_classification():
+    labels = ["negative", "positive"]
+    before = predictions.classification(np.array([0.0, 2.0]), labels)
+    after = predictions.classification(np.array([1.0, 0.0]), labels)
+    d = predictions.ablation_delta(before, after)
+    assert d["label_before"] == "positive" and d["label_after"] == "negative"
+    assert d["label_changed"] and "positive" in d["summary"] and "negative" in d["summary"]
+    deltas = {c["label"]: c["delta"] for c in d["changes"]}
+    p = after["probabilities"]["positive"] - before["probabilities"]["positive"]
+    assert deltas["positive"] == pytest.approx(p) and deltas["negative"] == pytest.approx(-p)
+    same = predictions.ablation_delta(before, before)
+    assert not same["label_changed"] and all(c["delta"] == 0 for c in same["changes"])
+
+
+def test_ablation_delta_ner():
+    def ent(label, start, end, score, text=""):
+        return {"label": label, "start": start, "end": end, "sequence": 0, "text": text,
+                "score": score}  # fmt: skip
+
+    before = {"task": "ner", "entities": [ent("PER", 0, 4, 0.9, "John"),
+                                           ent("LOC", 14, 19, 0.8, "Paris"),
+                                           ent("LOC", 24, 30, 0.7, "London")]}  # fmt: skip
+    after = {"task": "ner", "entities": [ent("PER", 0, 4, 0.6, "John"),
+                                          ent("PER", 14, 19, 0.5, "Paris"),
+                                          ent("LOC", 31, 35, 0.4, "Rome")]}  # fmt: skip
+    d = predictions.ablation_delta(before, after)
+    assert [e["text"] for e in d["added"]] == ["Rome"]
+    assert [e["text"] for e in d["removed"]] == ["London"]
+    assert [(r["text"], r["label_before"], r["label_after"]) for r in d["relabelled"]] == [
+        ("Paris", "LOC", "PER")
+    ]
+    assert [(k["text"], round(k["delta"], 6)) for k in d["kept"]] == [("John", -0.3)]
+    assert d["summary"] == "1 added, 1 removed, 1 relabelled, 1 unchanged"
+
+
+def test_ablation_delta_rejects_mismatched_tasks():
+    with pytest.raises(ValueError, match="cannot compare"):
+        predictions.ablation_delta({"task": "ner", "entities": []}, {"task": "classification"})
+    with pytest.raises(ValueError, match="bare encoder"):
+        predictions.ablation_delta(None, None)

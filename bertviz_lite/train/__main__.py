@@ -184,8 +184,8 @@ def _brief(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def onnx_model(task: str, adapter_dir: Path, variant: str):
-    """(session, explainer) as the app would have them: bv.load(task) when the catalog points at
-    this adapter; otherwise an export of the merged model into a temporary folder, no explainer."""
+    """(session, loaded) as the app would have them: bv.load(task) when the catalog points at
+    this adapter; otherwise an export of the merged model into a temporary folder, no loaded."""
     entry = catalog.entries().get(task)
     if (
         entry is not None
@@ -194,8 +194,8 @@ def onnx_model(task: str, adapter_dir: Path, variant: str):
     ):
         import bertviz_lite as bv
 
-        explainer = bv.load(task, variant=variant, device="cpu")
-        return explainer.session, explainer
+        loaded = bv.load(task, variant=variant, device="cpu")
+        return loaded.session, loaded
     import tempfile
 
     from ..export import export
@@ -206,9 +206,9 @@ def onnx_model(task: str, adapter_dir: Path, variant: str):
     return Session(tmp / "model.onnx", "cpu"), None
 
 
-def app_accuracy(explainer, items: list[dict], batch_size: int = 16) -> dict[str, Any]:
+def app_accuracy(loaded, items: list[dict], batch_size: int = 16) -> dict[str, Any]:
     """Accuracy through the public API as the app calls it: `analyze_batch` on the raw texts,
-    the explainer's own tokenizer (up to the model's 512 positions, not the training length)."""
+    the loaded's own tokenizer (up to the model's 512 positions, not the training length)."""
     from tqdm import tqdm
 
     # Similar lengths together: a batch is padded to its longest text.
@@ -216,8 +216,8 @@ def app_accuracy(explainer, items: list[dict], batch_size: int = 16) -> dict[str
     correct = 0
     for start in tqdm(range(0, len(order), batch_size), desc="analyze_batch", leave=False):
         chunk = [items[i] for i in order[start : start + batch_size]]
-        results = explainer.analyze_batch([(it["text"], None) for it in chunk])
-        names = explainer.labels
+        results = loaded.analyze_batch([(it["text"], None) for it in chunk])
+        names = loaded.labels
         correct += sum(
             r.predictions["label"] == names[it["label"]] for r, it in zip(results, chunk)
         )
@@ -238,7 +238,7 @@ def evaluate_committed(
     examples = loop.encode(task, items, tok)
     merged = adapter.load_merged(base, adapter_dir)
     torch_metrics = loop.evaluate(task, examples, loop.torch_logits(merged), progress=True)
-    session, explainer = onnx_model(task, adapter_dir, variant)
+    session, loaded = onnx_model(task, adapter_dir, variant)
     layers, heads = merged.config.num_hidden_layers, merged.config.num_attention_heads
     head_mask = np.ones((layers, heads), np.float32)
 
@@ -250,8 +250,8 @@ def evaluate_committed(
     # the range of the whole batch, padding included, so a batched run is not the app's figure.
     onnx_metrics = loop.evaluate(task, examples, onnx_logits, batch_size=1, progress=True)
     figures = {"torch_fp32": torch_metrics, f"onnx_{variant}": onnx_metrics}
-    if explainer is not None and task != "ner":
-        figures[f"onnx_{variant}_app"] = app_accuracy(explainer, items)
+    if loaded is not None and task != "ner":
+        figures[f"onnx_{variant}_app"] = app_accuracy(loaded, items)
     return figures
 
 

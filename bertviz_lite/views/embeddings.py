@@ -12,8 +12,7 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis import cosine_similarity, project_2d
-from ..explainer import Analysis
+from ..analysis import Analysis, cosine_similarity, project_2d
 from .head import distinct_labels
 
 SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}

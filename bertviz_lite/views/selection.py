@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import (
+    Analysis,
     content_mask,
     drop_special,
     head_average,
@@ -22,7 +23,6 @@ from ..analysis import (
     unit_labels,
     word_spans,
 )
-from ..explainer import Analysis
 
 SOURCES = ("head", "layer average", "rollout")
 

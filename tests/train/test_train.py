@@ -142,7 +142,7 @@ def test_committed_adapter_fits_minilm(base, task):
 
 
 @pytest.fixture(scope="module")
-def explainers():
+def loaded():
     import bertviz_lite as bv
 
     cache = {}
@@ -164,8 +164,8 @@ def explainers():
         ("A dull, lifeless film; the worst two hours I have spent in a cinema.", "negative"),
     ],
 )
-def test_committed_sentiment(explainers, text, label):
-    assert explainers("sentiment").analyze(text).predictions["label"] == label
+def test_committed_sentiment(loaded, text, label):
+    assert loaded("sentiment").analyze(text).predictions["label"] == label
 
 
 @pytest.mark.slow
@@ -178,14 +178,14 @@ def test_committed_sentiment(explainers, text, label):
          "company's chief executive warned of weak sales.", "business"),
     ],
 )  # fmt: skip
-def test_committed_topic(explainers, text, label):
-    assert explainers("topic").analyze(text).predictions["label"] == label
+def test_committed_topic(loaded, text, label):
+    assert loaded("topic").analyze(text).predictions["label"] == label
 
 
 @pytest.mark.slow
-def test_committed_ner(explainers):
+def test_committed_ner(loaded):
     text = "Barack Obama visited Paris with officials from Microsoft."
-    pred = explainers("ner").analyze(text).predictions
+    pred = loaded("ner").analyze(text).predictions
     spans = {(text[e["start"] : e["end"]], e["label"]) for e in pred["entities"]}
     assert {("Barack Obama", "PER"), ("Paris", "LOC"), ("Microsoft", "ORG")} <= spans, spans
 

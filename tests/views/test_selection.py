@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bertviz_lite import explorer
+from bertviz_lite import events
 from bertviz_lite.views.selection import Selection, select
 
 
 @pytest.fixture(scope="module")
 def pair():
-    return explorer.analysis("minilm", "Tokenization works.", "It really does.")
+    return events.analysis("minilm", "Tokenization works.", "It really does.")
 
 
 def test_head_and_words(pair):

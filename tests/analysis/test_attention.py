@@ -1,4 +1,4 @@
-"""bertviz_lite.analysis: hand-checkable arrays, then the real MiniLM's outputs."""
+"""Attention summaries, word merging and filters, by hand and on the real MiniLM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import pytest
 
 import bertviz_lite as bv
 from bertviz_lite import analysis as an
-from bertviz_lite import predictions
 
 PAIR = ("Tokenization is unbelievably hard.", "The cat sat.")
 
@@ -181,118 +180,3 @@ def test_segment_mask_by_hand_and_unknown_direction():
     np.testing.assert_array_equal(m, [[0, 0, 0], [0, 0, 0], [1, 1, 0]])
     with pytest.raises(ValueError, match="unknown direction 'A→C'"):
         an.segment_mask([0, 1], "A→C")
-
-
-def test_pca_recovers_a_plane_and_its_variance():
-    rng = np.random.default_rng(0)
-    plane = rng.normal(size=(20, 2)) * [3.0, 1.0]
-    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0]  # an orthonormal 2-D plane in 8-D
-    h = (plane @ basis.T)[None]
-    coords, ratio = an.project_2d(h, align=None)
-    np.testing.assert_allclose(ratio[0].sum(), 1, atol=1e-5)
-    assert ratio[0, 0] > ratio[0, 1] > 0
-    # Distances within the plane are kept exactly.
-    d = np.linalg.norm(coords[0][:, None] - coords[0][None], axis=-1)
-    d0 = np.linalg.norm(plane[:, None] - plane[None], axis=-1)
-    np.testing.assert_allclose(d, d0, atol=1e-4)
-
-
-def test_alignment_undoes_a_flip_and_a_rotation():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(10, 6)) * [5, 2, 0.1, 0.1, 0.1, 0.1]
-    flipped = x * [-1, 1, 1, 1, 1, 1]  # same cloud, first axis mirrored
-    h = np.stack([x, flipped])
-    for align in ("sign", "procrustes"):
-        coords, _ = an.project_2d(h, align=align)
-        np.testing.assert_allclose(coords[1], coords[0], atol=1e-4)
-
-
-@pytest.mark.slow
-def test_alignment_keeps_real_layers_positively_correlated(pair_result):
-    h = pair_result.hidden_states
-    raw, ratio = an.project_2d(h, align=None)
-    sign, _ = an.project_2d(h, align="sign")
-    proc, _ = an.project_2d(h, align="procrustes")
-    assert raw.shape == (h.shape[0], h.shape[1], 2) and ratio.shape == (h.shape[0], 2)
-    assert ((ratio >= 0) & (ratio <= 1)).all() and (ratio.sum(-1) <= 1 + 1e-5).all()
-    for i in range(1, h.shape[0]):
-        assert ((sign[i] * sign[i - 1]).sum(0) >= 0).all()  # each axis agrees with the last
-        assert np.sum(proc[i] * proc[i - 1]) > 0
-        # Procrustes is the best orthogonal fit to the previous layer, sign flips included.
-        prev = proc[i - 1]
-        flipped = raw[i] * np.where((raw[i] * prev).sum(0) < 0, -1, 1)
-        assert np.linalg.norm(proc[i] - prev) <= np.linalg.norm(flipped - prev) * (1 + 1e-4)
-        # Alignment is orthogonal: pairwise distances are those of raw PCA.
-        d = np.linalg.norm(proc[i][:, None] - proc[i][None], axis=-1)
-        d_raw = np.linalg.norm(raw[i][:, None] - raw[i][None], axis=-1)
-        np.testing.assert_allclose(d, d_raw, rtol=1e-3, atol=1e-3)
-
-
-@pytest.mark.parametrize("t", [1, 2])
-@pytest.mark.parametrize("align", ["procrustes", "sign", None])
-def test_degenerate_projections_are_finite(t, align):
-    rng = np.random.default_rng(t)
-    h = rng.normal(size=(3, t, 16))
-    h[1] = 0.0  # a layer of zero vectors
-    coords, ratio = an.project_2d(h, align=align)
-    assert coords.shape == (3, t, 2) and np.isfinite(coords).all() and np.isfinite(ratio).all()
-    np.testing.assert_array_equal(coords[1], 0)
-    if t == 2:  # one real axis: the two tokens sit symmetrically on it, axis 2 unused
-        gap = np.linalg.norm(h[0, 0] - h[0, 1])
-        np.testing.assert_allclose(np.linalg.norm(coords[0, 0] - coords[0, 1]), gap, rtol=1e-5)
-        np.testing.assert_allclose(ratio[0], [1, 0], atol=1e-6)
-    else:
-        np.testing.assert_array_equal(coords, 0)
-        np.testing.assert_array_equal(ratio, 0)
-
-
-def test_cosine_similarity_by_hand():
-    v = np.array([[1.0, 0], [0, 2.0], [-3.0, 0], [0, 0]])
-    s = an.cosine_similarity(v)
-    expected = [[1, 0, -1, 0], [0, 1, 0, 0], [-1, 0, 1, 0], [0, 0, 0, 0]]
-    np.testing.assert_allclose(s, expected, atol=1e-7)
-
-
-# --- quantisation --------------------------------------------------------------------------------
-
-
-def test_ablation_delta_classification():
-    labels = ["negative", "positive"]
-    before = predictions.classification(np.array([0.0, 2.0]), labels)
-    after = predictions.classification(np.array([1.0, 0.0]), labels)
-    d = an.ablation_delta(before, after)
-    assert d["label_before"] == "positive" and d["label_after"] == "negative"
-    assert d["label_changed"] and "positive" in d["summary"] and "negative" in d["summary"]
-    deltas = {c["label"]: c["delta"] for c in d["changes"]}
-    p = after["probabilities"]["positive"] - before["probabilities"]["positive"]
-    assert deltas["positive"] == pytest.approx(p) and deltas["negative"] == pytest.approx(-p)
-    same = an.ablation_delta(before, before)
-    assert not same["label_changed"] and all(c["delta"] == 0 for c in same["changes"])
-
-
-def test_ablation_delta_ner():
-    def ent(label, start, end, score, text=""):
-        return {"label": label, "start": start, "end": end, "sequence": 0, "text": text,
-                "score": score}  # fmt: skip
-
-    before = {"task": "ner", "entities": [ent("PER", 0, 4, 0.9, "John"),
-                                           ent("LOC", 14, 19, 0.8, "Paris"),
-                                           ent("LOC", 24, 30, 0.7, "London")]}  # fmt: skip
-    after = {"task": "ner", "entities": [ent("PER", 0, 4, 0.6, "John"),
-                                          ent("PER", 14, 19, 0.5, "Paris"),
-                                          ent("LOC", 31, 35, 0.4, "Rome")]}  # fmt: skip
-    d = an.ablation_delta(before, after)
-    assert [e["text"] for e in d["added"]] == ["Rome"]
-    assert [e["text"] for e in d["removed"]] == ["London"]
-    assert [(r["text"], r["label_before"], r["label_after"]) for r in d["relabelled"]] == [
-        ("Paris", "LOC", "PER")
-    ]
-    assert [(k["text"], round(k["delta"], 6)) for k in d["kept"]] == [("John", -0.3)]
-    assert d["summary"] == "1 added, 1 removed, 1 relabelled, 1 unchanged"
-
-
-def test_ablation_delta_rejects_mismatched_tasks():
-    with pytest.raises(ValueError, match="cannot compare"):
-        an.ablation_delta({"task": "ner", "entities": []}, {"task": "classification"})
-    with pytest.raises(ValueError, match="bare encoder"):
-        an.ablation_delta(None, None)

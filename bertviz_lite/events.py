@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from . import catalog
-from .analysis import ablation_delta
+from .analysis import Analysis
 from .config import CheckpointError
-from .explainer import Analysis, Explainer, load
+from .model import LoadedModel, load
+from .predictions import ablation_delta
 from .views.embeddings import projection_figure, similarity_figure
 from .views.head import heatmap
 from .views.links import links_html
@@ -42,7 +43,7 @@ _load_lock = threading.Lock()
 
 
 @cache
-def model(name: str) -> Explainer:
+def model(name: str) -> LoadedModel:
     if name not in catalog.entries():
         raise UserError(f"Unknown model {name[:60]!r}: choose one of {', '.join(catalog.names())}.")
     with _load_lock:  # two first requests for one model must not export it twice

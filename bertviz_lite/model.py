@@ -9,12 +9,12 @@ request run on onnxruntime, tokenizers and NumPy alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import cache, catalog, predictions
+from .analysis import Analysis
 from .config import BertConfig, read_config, resolve, weights_file
 from .runtime import Session, resolve_device
 from .tokenizer import Encoding, Tokenizer, batch_arrays
@@ -29,38 +29,7 @@ TASKS = {
 }
 
 
-@dataclass
-class Analysis:
-    """Everything the model says about one input (one item of a batch, padding removed)."""
-
-    tokens: list[str]
-    word_ids: list[int | None]
-    attentions: np.ndarray  # float32 [layers, heads, T, T]
-    hidden_states: np.ndarray  # float32 [layers + 1, T, hidden]
-    predictions: dict | None  # None for a bare encoder
-    truncated: bool
-    encoding: Encoding = field(repr=False)
-    logits: np.ndarray | None = field(default=None, repr=False)
-
-    def summary(self) -> dict:
-        """Everything but the two tensors, JSON-ready."""
-        e = self.encoding
-        return {
-            "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
-            "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": self.truncated,
-            "original_length": e.original_length, "predictions": self.predictions,
-        }  # fmt: skip
-
-    def to_dict(self, decimals: int = 4) -> dict:
-        """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals`."""
-        return {
-            **self.summary(),
-            "attentions": np.round(self.attentions, decimals).tolist(),
-            "hidden_states": np.round(self.hidden_states, decimals).tolist(),
-        }
-
-
-class Explainer:
+class LoadedModel:
     """A loaded model: tokenizer + onnxruntime session + label names."""
 
     def __init__(
@@ -151,7 +120,7 @@ def load(
     device: str = "auto",
     variant: str = "auto",
     progress: bool = True,
-) -> Explainer:
+) -> LoadedModel:
     """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id."""
     entry = catalog.entries().get(str(name_or_path))
     checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
@@ -195,4 +164,4 @@ def load(
                 raise
             log.warning("cached export %s would not load (%s): rebuilding", target, e)
             (target / "meta.json").unlink(missing_ok=True)
-    return Explainer(slug, checkpoint, config, session, variant)
+    return LoadedModel(slug, checkpoint, config, session, variant)

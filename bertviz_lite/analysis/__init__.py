@@ -1,0 +1,26 @@
+"""NumPy on the runtime's outputs: the `Analysis` of one input, and what the views draw from it.
+
+result: the Analysis itself; attention: averages, rollout, words, filters; vectors: projections
+and similarity of token vectors. No torch, no plotting library.
+"""
+
+from .attention import (
+    DIRECTIONS,
+    content_mask,
+    drop_special,
+    head_average,
+    merge_to_words,
+    rollout,
+    segment_mask,
+    threshold,
+    unit_labels,
+    word_spans,
+)
+from .result import Analysis
+from .vectors import cosine_similarity, project_2d
+
+__all__ = [
+    "DIRECTIONS", "Analysis", "content_mask", "cosine_similarity", "drop_special",
+    "head_average", "merge_to_words", "project_2d", "rollout", "segment_mask", "threshold",
+    "unit_labels", "word_spans",
+]  # fmt: skip

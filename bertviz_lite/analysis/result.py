@@ -1,0 +1,43 @@
+"""`Analysis`: everything the model says about one input, as NumPy arrays.
+
+Its own module so that the analysis functions and the views read it without importing the loader.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..tokenizer import Encoding
+
+
+@dataclass
+class Analysis:
+    """Everything the model says about one input (one item of a batch, padding removed)."""
+
+    tokens: list[str]
+    word_ids: list[int | None]
+    attentions: np.ndarray  # float32 [layers, heads, T, T]
+    hidden_states: np.ndarray  # float32 [layers + 1, T, hidden]
+    predictions: dict | None  # None for a bare encoder
+    truncated: bool
+    encoding: Encoding = field(repr=False)
+    logits: np.ndarray | None = field(default=None, repr=False)
+
+    def summary(self) -> dict:
+        """Everything but the two tensors, JSON-ready."""
+        e = self.encoding
+        return {
+            "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
+            "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": self.truncated,
+            "original_length": e.original_length, "predictions": self.predictions,
+        }  # fmt: skip
+
+    def to_dict(self, decimals: int = 4) -> dict:
+        """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals`."""
+        return {
+            **self.summary(),
+            "attentions": np.round(self.attentions, decimals).tolist(),
+            "hidden_states": np.round(self.hidden_states, decimals).tolist(),
+        }
