@@ -1,29 +1,32 @@
-"""The Gradio app: layout and event wiring only. events.py computes; views/ draw.
+"""The Gradio app: layout and wiring only. Views declare their tabs; events.py computes.
 
-Named API endpoints for gradio_client: /predict and /analyze (JSON), /explore (the whole page).
-The URL carries the view's state (urlstate.py), so a shared link reopens the same view, also after
-a restart.
+Every handler gets the page's values by name (Gradio's `inputs_kwargs`) as one ViewState and
+returns values by name. Named API endpoints for gradio_client: /predict (JSON), /analyze (a JSON
+summary and the tensors as an NPZ file) and /explore (what the Analyze button shows). The URL
+carries the view's state (urlstate.py), so a shared link reopens the same view after a restart.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import html
 import os
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
-from . import catalog, events
-from .events import UserError
+from . import catalog, events, urlstate
+from .exports import export_files
 from .runtime import cpu_count
-from .urlstate import SEGMENTS, SOURCES, STYLES, ViewState, parse
+from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.links import ASSETS
-from .views.selection import Selection
 
 EXAMPLES = [
+    ["This movie was wonderful, I loved every minute of it.", "", "sentiment"],
     ["The animal didn't cross the street because it was too tired.", "", "minilm"],
     ["A man is playing a guitar on stage.", "Someone is making music.", "minilm"],
-    ["This movie was wonderful, I loved every minute of it.", "", "sentiment"],
     [
         "Shares in the bank fell sharply after it reported a loss for the third quarter.",
         "",
@@ -31,13 +34,23 @@ EXAMPLES = [
     ],
     ["Angela Merkel met Emmanuel Macron in Paris before flying to the United Nations.", "", "ner"],
 ]
+FIRST = EXAMPLES[0]  # what a visitor without a link sees analysed at once
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
 CONCURRENCY = max(1, min(4, cpu_count()))
 QUEUE_SIZE = 64
+# Gradio keeps per-session state (and a copy of the page's config once a handler updates a
+# component's properties) for this many visitor sessions, dropping the oldest: bounded memory.
+SESSIONS = 128
+MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
 
 
-def _guard(fn):
+def _message(e: Exception) -> gr.Error:
+    # Toasts render HTML: the message (which may quote what a visitor typed) is escaped.
+    return gr.Error(html.escape(str(e)), print_exception=False)
+
+
+def _guard(fn: Callable) -> Callable:
     """Turn UserError into a message in the page; nothing else reaches the person as a trace."""
 
     @functools.wraps(fn)
@@ -45,83 +58,280 @@ def _guard(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as e:
-            raise gr.Error(str(e), print_exception=False) from None
+            raise _message(e) from None
 
     return wrapped
 
 
-def _selection(layer, head, source, words, special, segment, threshold) -> Selection:
-    return Selection(layer=int(layer) - 1, head=int(head) - 1, source=source, words=bool(words),
-                     hide_special=not special, segment=segment, min_weight=float(threshold))  # fmt: skip
+def _state(values: dict[str, Any]) -> ViewState:
+    return urlstate.from_values(values, events.shape(values.get("model")))
 
 
-@_guard
-def refresh(
-    text, pair, name, layer, head, source, style, words, special, segment, threshold, emb_layer
-):
-    r, extra = events.run_inputs(name, text, pair)
-    probabilities, spans = events.prediction_outputs(r.predictions, r.encoding.text)
-    # Values only, no visibility changes: Gradio 6.31's example cache fails on those ('Label'
-    # object has no attribute 'info'), so both boxes stay and the one that does not apply is empty.
-    label, entities = probabilities, spans
-    sel = _selection(layer, head, source, words, special, segment, threshold)
-    fig, html = events.head_view(r, sel, style)
-    projection, similarity = events.embeddings(r, emb_layer)
-    return (label, entities, events.notes(r, extra), fig, html, events.overview(r),
-            projection, similarity)  # fmt: skip
+class Page:
+    """The components by name, and handlers that read and write them by name."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, gr.components.Component] = {}
+        self.outputs: dict[str, gr.components.Component] = {}
+
+    def handler(self, compute: Callable[..., dict[str, Any]], outs: list[str]) -> Callable:
+        """A Gradio function: the page's values by name in, `compute`'s dict out in `outs`' order
+        (a name it did not return is left as it is)."""
+
+        @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
+        def run(*args, **values):
+            try:
+                result = compute(*args, **values)
+            except UserError as e:
+                raise _message(e) from None
+            values = [result.get(name, gr.skip()) for name in outs]
+            return values[0] if len(values) == 1 else values  # one output takes a bare value
+
+        return run
+
+    def on(self, trigger, compute, outs: list[str], **options):
+        """Wire `trigger` to `compute`, then write the view's state into the address bar."""
+        event = trigger(self.handler(compute, outs), inputs_kwargs=self.inputs,
+                        outputs=[self.outputs[n] for n in outs], **options)  # fmt: skip
+        return self.sync(event)
+
+    def sync(self, event):
+        return event.then(
+            self.handler(lambda **v: {"query": "?" + urlstate.to_query(_state(v), events.shape(v.get("model")))}, ["query"]),
+            inputs_kwargs=self.inputs, outputs=[self.outputs["query"]], api_visibility="private",
+        ).then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)  # fmt: skip
 
 
-@_guard
-def redraw_head(text, pair, name, layer, head, source, style, words, special, segment, threshold):
-    r, _ = events.run_inputs(name, text, pair)
-    sel = _selection(layer, head, source, words, special, segment, threshold)
-    return events.head_view(r, sel, style)
+# The address bar follows the view, so that the link in it reopens exactly this.
+SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
+  history.replaceState(null, "", u); return u; }"""
 
 
-@_guard
-def redraw_similarity(text, pair, name, emb_layer):
-    return events.similarity(events.run_inputs(name, text, pair)[0], emb_layer)
+def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Component:
+    value = c.initial(shape)
+    if c.kind == "slider":
+        low, high = c.bounds(shape)
+        return gr.Slider(low, high, step=c.step, value=value, label=c.label)
+    if c.kind == "radio":
+        return gr.Radio(c.options(shape), value=value, label=c.label)
+    if c.kind == "checkbox":
+        return gr.Checkbox(value=value, label=c.label)
+    if c.kind == "multiselect":
+        return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
+    raise ValueError(f"unknown control kind {c.kind!r}")
 
 
-@_guard
-def open_head(text, pair, name, event: gr.SelectData):
-    hit = events.overview_click(events.run_inputs(name, text, pair)[0], *event.index)
-    if hit is None:
-        return gr.update(), gr.update(), gr.update()
-    return hit[0], hit[1], gr.Tabs(selected="head")
+def output_widget(o: Output) -> gr.components.Component:
+    options = dict(o.options)
+    kinds = {
+        "plot": lambda: gr.Plot(label=o.label, **options),
+        "html": lambda: gr.HTML(**options),
+        "image": lambda: gr.Image(label=o.label, interactive=False, format="webp",
+                                  buttons=["download"], **options),
+        "label": lambda: gr.Label(label=o.label, **options),
+        "entities": lambda: gr.HighlightedText(label=o.label, combine_adjacent=False, **options),
+        "text": lambda: gr.Textbox(label=o.label, interactive=False, **options),
+        "file": lambda: gr.File(label=o.label, **options),
+    }
+    return kinds[o.kind]()
 
 
-@_guard
-def ablate(text, pair, name, heads_off):
-    text, pair, _ = events.clean(text, pair)
-    out = events.ablate(name, text, pair, tuple(heads_off or ()))
-    (b_label, b_ents), (a_label, a_ents) = (
-        events.prediction_outputs(out[k], text) for k in ("before", "after")
-    )
-    return b_label, a_label, b_ents, a_ents, out["delta"]["summary"]
+def _rows(outputs: tuple[Output, ...]) -> list[list[Output]]:
+    rows: dict[int, list[Output]] = {}
+    for o in outputs:
+        rows.setdefault(o.row, []).append(o)
+    return list(rows.values())
 
 
-@_guard
-def export(text, pair, name):
-    return events.export_files(events.run_inputs(name, text, pair)[0])
+def build() -> gr.Blocks:
+    shape = events.shape(urlstate.DEFAULT_MODEL)
+    page = Page()
+    p, i = page.outputs, page.inputs
+    entries = catalog.entries().values()
+    # delete_cache: the images and files of past requests go after 15 minutes, checked every 5.
+    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900)) as demo:
+        gr.Markdown("# bertviz_lite\nEvery layer's and every head's attention, the token vectors "
+                    "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
+        with gr.Row():
+            with gr.Column(scale=3):
+                i["text"] = gr.Textbox(label="Text", lines=3, placeholder="Type or paste a text…")
+                i["pair"] = gr.Textbox(label="Second sentence (optional: a sentence pair)", lines=1)
+                with gr.Row():
+                    i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
+                                             value=urlstate.DEFAULT_MODEL, label="Model")  # fmt: skip
+                    run = gr.Button("Analyze", variant="primary")
+            with gr.Column(scale=2):
+                p["prediction"] = gr.Label(label="Prediction", num_top_classes=5,
+                                           elem_id="prediction", visible=False)  # fmt: skip
+                p["entities"] = gr.HighlightedText(label="Entities", combine_adjacent=False,
+                                                   elem_id="entities", visible=False)  # fmt: skip
+                # Notes quote what a link or a text held: a read-only textbox shows them as text.
+                p["notes"] = gr.Textbox(label="Notes", interactive=False, lines=2, max_lines=8,
+                                        elem_id="notes", visible=False)  # fmt: skip
+        i["view"] = gr.State("head")
+        tabs: dict[str, gr.Tab] = {}
+        actions: dict[str, gr.Button] = {}
+        with gr.Tabs(selected="head") as p["tabs"]:
+            for view in REGISTRY:
+                with gr.Tab(view.title, id=view.name) as tabs[view.name]:
+                    if view.intro:
+                        gr.Markdown(view.intro)
+                    if view.controls:
+                        with gr.Row():
+                            for c in view.controls:
+                                i[c.name] = p[c.name] = control_widget(c, shape)
+                    if view.action:
+                        actions[view.name] = gr.Button(view.action)
+                    for row in _rows(view.outputs):
+                        with gr.Row():
+                            for o in row:
+                                p[f"{view.name}.{o.name}"] = output_widget(o)
+        p["link"] = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link")
+        p["query"] = gr.Textbox(visible=False)
+        p["summary"], p["npz"] = gr.JSON(visible=False), gr.File(visible=False)
+        p["view"] = i["view"]
+
+        head = ["prediction", "entities", "notes"]
+        view_outs = {v.name: [f"{v.name}.{o.name}" for o in v.outputs] for v in REGISTRY}
+        every_view = [n for names in view_outs.values() for n in names]
+
+        def analyze(**values):
+            return _shown(events.analyze(_state(values)))
+
+        # The Analyze button's event is public as /explore: what the page shows for an input.
+        for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
+                             (i["pair"].submit, None)):  # fmt: skip
+            page.on(trigger, analyze, head + every_view, api_name=api,
+                    api_visibility="public" if api else "private",
+                    concurrency_limit=CONCURRENCY, concurrency_id="model")  # fmt: skip
+
+        for view in REGISTRY:
+            outs = view_outs[view.name]
+            for c in view.controls:
+                if c.redraws == ():
+                    continue
+                parts = None if c.redraws is None else frozenset(c.redraws)
+                widget = i[c.name]
+                # .input/.release, not .change: a restored link or an example sets these too,
+                # and must not fire redraws that race the one the person asked for.
+                trigger = widget.release if isinstance(widget, gr.Slider) else widget.input
+                page.on(trigger, _redraw(view.name, parts), outs, api_visibility="private",
+                        trigger_mode="always_last", show_progress="hidden",
+                        concurrency_id="model")  # fmt: skip
+            if view.action:
+                page.on(actions[view.name].click, _redraw(view.name, None), outs,
+                        api_visibility="private", concurrency_id="model")  # fmt: skip
+            # A tab draws when it is opened (views behind a button wait for the click).
+            opened = ["view"] + ([] if view.action else outs)
+            page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
+                    show_progress="hidden", concurrency_id="model")  # fmt: skip
+            if view.clickable:
+                click_outs = ["layer", "head", "tabs", "view", *view_outs["head"]]
+                page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
+                        click_outs, api_visibility="private")  # fmt: skip
+
+        i["model"].input(page.handler(_ranges, list(CONTROLS)), inputs_kwargs=page.inputs,
+                         outputs=[p[n] for n in CONTROLS], api_visibility="private")  # fmt: skip
+        form = [i["text"], i["pair"], i["model"]]
+        examples = gr.Examples(EXAMPLES, form, label="Examples: one per model",
+                               api_visibility="private")  # fmt: skip
+        page.sync(examples.load_input_event.then(
+            page.handler(analyze, head + every_view), inputs_kwargs=page.inputs,
+            outputs=[p[n] for n in head + every_view], api_visibility="private"))  # fmt: skip
+        restored = [*form, p["tabs"], i["view"], *(p[n] for n in CONTROLS), p["notes"]]
+        loaded = demo.load(_restore, None, restored, api_visibility="private")
+        page.sync(loaded.then(page.handler(_restored_analysis, head + every_view),
+                              inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
+                              outputs=[p[n] for n in head + every_view],
+                              api_visibility="private"))  # fmt: skip
+        gr.api(predict_api, api_name="predict", concurrency_id="model")
+        # /analyze answers with a file: an event (of a hidden button) can, gr.api cannot.
+        gr.Button(visible=False).click(
+            _guard(analyze_api), inputs_kwargs={"text": i["text"], "pair": i["pair"],
+            "model": i["model"]}, outputs=[p["summary"], p["npz"]], api_name="analyze",
+            concurrency_id="model")  # fmt: skip
+    return demo
 
 
-def query(text, pair, name, view, layer, head, source, style, words, special, segment, threshold):
-    state = ViewState(text=text or "", pair=pair or "", model=name, view=view, layer=int(layer),
-                      head=int(head), source=source, style=style, words=bool(words),
-                      special=bool(special), segment=segment, threshold=float(threshold))  # fmt: skip
-    return "?" + state.query()
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Only the prediction box that applies to the model's task is shown."""
+    task = values.pop("task", None)
+    values["prediction"] = gr.update(value=values["prediction"], visible=task == "classification")
+    values["entities"] = gr.update(value=values["entities"], visible=task == "ner")
+    values["notes"] = gr.update(value=values["notes"], visible=bool(values["notes"]))
+    return values
 
 
-def restore(request: gr.Request):
-    state, notes = parse(dict(request.query_params), catalog.names(), events.shape)
-    note = "\n".join(f"- Link: {n}" for n in notes)
+# Handlers made per view. Their own parameters must not be named like an input ("view"…): Gradio
+# passes every input by name.
+def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, Any]]:
+    def redraw(**values) -> dict[str, Any]:
+        return events.render(_state(values), name, parts)
+
+    return redraw
+
+
+def _opener(name: str) -> Callable[..., dict[str, Any]]:
+    def opened(**values) -> dict[str, Any]:
+        state = _state({**values, "view": name})
+        if VIEWS[name].action or not state.text.strip():
+            return {"view": name}
+        return {"view": name, **events.render(state, name)}
+
+    return opened
+
+
+def _clicker(name: str) -> Callable[..., dict[str, Any]]:
+    def clicked(event: gr.SelectData, **values) -> dict[str, Any]:
+        state = _state(values)
+        r, _ = events.run_inputs(state.model, state.text, state.pair)
+        change = VIEWS[name].select(r, state, tuple(event.index))
+        if not change:
+            return {}
+        state = state.replace(**change)
+        shown = change.get("view", name)
+        return {**{k: v for k, v in change.items() if k != "view"}, "view": shown,
+                "tabs": gr.Tabs(selected=shown), **events.render(state, shown)}  # fmt: skip
+
+    return clicked
+
+
+def _ranges(**values) -> dict[str, Any]:
+    """Controls whose range depends on the model follow the newly picked one."""
+    shape = events.shape(values.get("model"))
+    state = _state(values)
+    out = {}
+    for name, c in CONTROLS.items():
+        if c.kind == "slider" and isinstance(c.high, str):
+            low, high = c.bounds(shape)
+            out[name] = gr.update(maximum=high, value=min(max(getattr(state, name), low), high))
+        elif c.kind == "multiselect" and callable(c.choices):
+            options = c.options(shape)
+            out[name] = gr.update(choices=options,
+                                  value=[v for v in getattr(state, name) if v in options])  # fmt: skip
+    return out
+
+
+def _restore(request: gr.Request):
+    params = dict(request.query_params)
+    state, notes = urlstate.parse(params, catalog.names(), events.shape)
+    if not state.text.strip() and "text" not in params:  # a plain visit: show an example at once
+        state = state.replace(text=FIRST[0], pair=FIRST[1], model=FIRST[2])
+    note = "\n".join(f"Link: {n}" for n in notes)
     return (state.text, state.pair, state.model, gr.Tabs(selected=state.view), state.view,
-            state.layer, state.head, state.source, state.style, state.words, state.special,
-            state.segment, state.threshold, note)  # fmt: skip
+            *(state.settings[n] for n in CONTROLS), gr.update(value=note, visible=bool(note)))  # fmt: skip
 
 
-# API (gradio_client): plain JSON in and out.
+def _restored_analysis(link_notes: str = "", **values) -> dict[str, Any]:
+    if not (values.get("text") or "").strip():
+        return {}
+    out = _shown(events.analyze(_state(values)))
+    note = "\n".join(n for n in (link_notes, out["notes"]["value"]) if n)
+    out["notes"] = gr.update(value=note, visible=bool(note))
+    return out
+
+
+# API (gradio_client).
 @_guard
 def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
     """Predictions of a catalog model for a text (and optional second sentence)."""
@@ -130,161 +340,17 @@ def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
             "notes": notes, "predictions": r.predictions}  # fmt: skip
 
 
-@_guard
-def analyze_api(text: str, pair: str = "", model: str = "minilm") -> dict:
-    """Tokens, predictions, and every layer's attention and token vectors as base64 float16.
-
-    Decode: np.frombuffer(base64.b64decode(a["data"]), a["dtype"]).reshape(a["shape"]).
-    """
+def analyze_api(text: str, pair: str = "", model: str = "minilm") -> tuple[dict, str]:
+    """Tokens and predictions as JSON, and every layer's attention and token vectors (float16)
+    in an NPZ file: np.load(path)["attentions"] is [layers, heads, T, T]."""
     r, notes = events.run_inputs(model, text, pair)
-    return {"model": model, "notes": notes, **events.tensors_json(r)}
-
-
-# The address bar follows the view, so that the link in it reopens exactly this.
-SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
-  history.replaceState(null, "", u); return u; }"""
-
-
-def build() -> gr.Blocks:
-    entries = catalog.entries().values()
-    layers, heads = 6, 12  # the catalog's models; sliders are clamped again server-side
-    # delete_cache: the images and files of past requests go after 15 minutes, checked every 5.
-    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900)) as demo:
-        gr.Markdown("# bertviz_lite\nEvery layer's and every head's attention, the token vectors "
-                    "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
-        with gr.Row():
-            with gr.Column(scale=3):
-                text = gr.Textbox(label="Text", lines=3, placeholder="Type or paste a text…")
-                pair = gr.Textbox(label="Second sentence (optional: a sentence pair)", lines=1)
-                with gr.Row():
-                    model = gr.Dropdown(
-                        [(e.title, e.name) for e in entries], value="minilm", label="Model"
-                    )
-                    run = gr.Button("Analyze", variant="primary")
-            with gr.Column(scale=2):
-                label = gr.Label(label="Prediction", num_top_classes=5, elem_id="prediction")
-                entities = gr.HighlightedText(
-                    label="Entities", combine_adjacent=False, elem_id="entities"
-                )
-                note = gr.Markdown(elem_id="notes")
-        view = gr.State("head")
-        with gr.Tabs(selected="head") as tabs:
-            with gr.Tab("One head", id="head") as tab_head:
-                with gr.Row():
-                    layer = gr.Slider(1, layers, step=1, value=1, label="Layer")
-                    head = gr.Slider(1, heads, step=1, value=1, label="Head")
-                    source = gr.Radio(list(SOURCES), value="head", label="Show")
-                    style = gr.Radio(list(STYLES), value="heatmap", label="As")
-                with gr.Row():
-                    words = gr.Checkbox(label="Merge sub-words into words")
-                    special = gr.Checkbox(value=True, label="Show [CLS] and [SEP]")
-                    segment = gr.Radio(
-                        list(SEGMENTS), value="all", label="Sentence pair: from → to"
-                    )
-                    threshold = gr.Slider(0, 0.5, step=0.01, value=0, label="Hide links below")
-                plot = gr.Plot(label="Attention", elem_id="head-plot")
-                links = gr.HTML(elem_id="head-links")
-            with gr.Tab("All heads", id="overview") as tab_overview:
-                gr.Markdown("Rows are layers, columns heads; darker is stronger (√weight). "
-                            "Click a head to open it.")  # fmt: skip
-                grid = gr.Image(label="Every head", interactive=False, format="webp",
-                                elem_id="overview", buttons=["download"])  # fmt: skip
-            with gr.Tab("Token vectors", id="embeddings") as tab_embeddings:
-                projection = gr.Plot(
-                    label="PCA per layer (slider below the plot)", elem_id="projection"
-                )
-                emb_layer = gr.Slider(
-                    0, layers, step=1, value=layers, label="Similarity at layer (0 = embeddings)"
-                )
-                similarity = gr.Plot(label="Cosine similarity", elem_id="similarity")
-            with gr.Tab("Switch heads off", id="ablation") as tab_ablation:
-                heads_off = gr.Dropdown([f"L{i}H{j}" for i in range(1, layers + 1) for j in range(1, heads + 1)],
-                                        multiselect=True, label="Heads to switch off")  # fmt: skip
-                compare = gr.Button("Compare predictions")
-                with gr.Row():
-                    before = gr.Label(label="Every head on")
-                    after = gr.Label(label="Those heads off")
-                with gr.Row():
-                    before_ents = gr.HighlightedText(label="Entities, every head on")
-                    after_ents = gr.HighlightedText(label="Entities, those heads off")
-                delta = gr.Markdown()
-            with gr.Tab("Share & export", id="export") as tab_export:
-                link = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link")
-                prepare = gr.Button("Prepare the tensors for download")
-                with gr.Row():
-                    npz = gr.File(label="Attentions and token vectors (.npz, float16)")
-                    js = gr.File(label="Everything (.json, tensors as base64 float16)")
-                gr.Markdown("Each plot's camera button saves it as PNG.")
-        state_q = gr.Textbox(visible=False)
-
-        form = [text, pair, model]
-        head_controls = [layer, head, source, style, words, special, segment, threshold]
-        outputs = [label, entities, note, plot, links, grid, projection, similarity]
-        url_inputs = [text, pair, model, view, *head_controls]
-
-        def sync(event):
-            return event.then(query, url_inputs, state_q, api_visibility="private").then(
-                None, state_q, link, js=SYNC_URL
-            )
-
-        # The Analyze button's event is public as /explore: the whole page build, for benchmarks.
-        for trigger, api in (
-            (run.click, "public"),
-            (text.submit, "private"),
-            (pair.submit, "private"),
-        ):
-            sync(trigger(refresh, [*form, *head_controls, emb_layer], outputs, api_visibility=api,
-                         api_name="explore" if api == "public" else None,
-                         concurrency_limit=CONCURRENCY, concurrency_id="model"))  # fmt: skip
-        for control in head_controls:
-            # .input, not .change: a restored link or an example sets these too, and must not
-            # fire eight redraws that race the one the person asked for.
-            event = control.release if isinstance(control, gr.Slider) else control.input
-            sync(event(redraw_head, [*form, *head_controls], [plot, links], api_visibility="private",
-                       trigger_mode="always_last", show_progress="hidden"))  # fmt: skip
-        emb_layer.release(
-            redraw_similarity, [*form, emb_layer], similarity, api_visibility="private"
-        )
-        sync(grid.select(open_head, form, [layer, head, tabs], api_visibility="private").then(
-            redraw_head, [*form, *head_controls], [plot, links], api_visibility="private"))  # fmt: skip
-        compare.click(ablate, [*form, heads_off], [before, after, before_ents, after_ents, delta],
-                      api_visibility="private", concurrency_id="model")  # fmt: skip
-        for tab, name in ((tab_head, "head"), (tab_overview, "overview"),
-                          (tab_embeddings, "embeddings"), (tab_ablation, "ablation"),
-                          (tab_export, "export")):  # fmt: skip
-            sync(tab.select(lambda n=name: n, None, view, api_visibility="private"))
-
-        # Not Gradio's example cache: in 6.31 it fails on an empty Label or HighlightedText. An
-        # example runs on click instead, and events's analysis cache makes a repeat instant.
-        gr.Examples(EXAMPLES, form, outputs, fn=_example, cache_examples=False, run_on_click=True,
-                    label="Examples: one per model", api_visibility="private")  # fmt: skip
-        restored = demo.load(restore, None, [text, pair, model, tabs, view, *head_controls, note],
-                             api_visibility="private")  # fmt: skip
-        restored.then(_restored_analysis, [*form, *head_controls, emb_layer, note], outputs,
-                      api_visibility="private")  # fmt: skip
-        prepare.click(export, form, [npz, js], api_visibility="private")
-        gr.api(predict_api, api_name="predict", concurrency_id="model")
-        gr.api(analyze_api, api_name="analyze", concurrency_id="model")
-    return demo
-
-
-def _example(text, pair, name):
-    d = ViewState()
-    return refresh(text, pair, name, d.layer, d.head, d.source, d.style, d.words, d.special,
-                   d.segment, d.threshold, 6)  # fmt: skip
-
-
-def _restored_analysis(text, pair, name, *controls_and_note):
-    *controls, link_note = controls_and_note
-    if not (text or "").strip():  # a plain visit: nothing to show yet
-        return [gr.update()] * 8
-    out = list(refresh(text, pair, name, *controls))
-    out[2] = "\n".join(n for n in (link_note, out[2]) if n)  # keep what the link's state said
-    return out
+    variant = events.model(model).variant
+    npz, _ = export_files(r, "\x1f".join((model, variant, r.encoding.text, r.encoding.pair or "")))
+    return {"model": model, "notes": notes, **r.summary()}, npz
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="bertviz_lite events")
+    parser = argparse.ArgumentParser(description="bertviz_lite explorer")
     parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
     # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -293,4 +359,5 @@ def main(argv: list[str] | None = None) -> None:
     demo = build()
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                css_paths=[ASSETS / "app.css"], show_error=False)  # fmt: skip
+                css_paths=[ASSETS / "app.css"], show_error=False, max_file_size=MAX_UPLOAD,
+                state_session_capacity=SESSIONS)  # fmt: skip

@@ -1,23 +1,38 @@
-"""Per-task training settings, as data: one `TaskSettings` per task in `TASKS`.
+"""Per-task settings, as data: one `TaskSettings` per task in `TASKS`.
 
-The numbers were chosen to fit all three trainings in about an hour on a 2-core CPU (no GPU),
-aiming at the issue's test targets; the model cards say which are met and record the settings
-each committed adapter was trained with (they are also copied into its adapter.json).
+Each says what the task is (title, label names, the test metric and the target it aims at) and
+how its adapter is trained. The training numbers were chosen to fit all three trainings in about
+an hour on a 2-core CPU (no GPU), aiming at those targets; the model cards say which are met and
+record the settings each committed adapter was trained with (also copied into its adapter.json).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .. import catalog
+
+# The catalog name of the base every task adapter is trained on.
+BASE = "minilm"
 
 # Every Linear of every encoder layer: Q, K, V, the attention output and both feed-forward
 # projections. peft matches a name or a dotted suffix, so "output.dense" covers both
 # "attention.output.dense" and the layer's own "output.dense" (and never "pooler.dense").
 ALL_LINEARS = ("query", "key", "value", "output.dense", "intermediate.dense")
 
+# Fields that describe the task rather than how it is trained (not in `TaskSettings.as_dict`).
+DESCRIPTION = ("title", "labels", "metric", "target")
+
 
 @dataclass(frozen=True)
 class TaskSettings:
     task: str
+    title: str  # the model card's heading
+    # Label names, indexed by the integer labels of `data.load_split` items and the model's outputs.
+    labels: tuple[str, ...]
+    metric: str  # the test metric's name as the card writes it ("accuracy", "entity F1")
+    target: float  # the test figure aimed at; the card says whether it is met
     architecture: str
     max_length: int  # tokens, [CLS] and [SEP] included; longer inputs are truncated
     batch_size: int
@@ -50,16 +65,34 @@ class TaskSettings:
         return self.eval_max_length or self.max_length
 
     def as_dict(self) -> dict:
+        """The training settings, as adapter.json records them (the task's description left out:
+        the labels are in its id2label, the title and target in the card)."""
         out = asdict(self)
+        for key in DESCRIPTION:
+            del out[key]
         out["lora_targets"] = list(self.lora_targets)
         out["modules_to_save"] = list(self.modules_to_save)
         return out
+
+
+def base_dir() -> Path:
+    """The base checkpoint's folder."""
+    return catalog.checkpoint_dir(catalog.entries()[BASE])
+
+
+def default_out(task: str) -> Path:
+    """Where a task's committed adapter and card live: models/<task>/."""
+    return catalog.MODELS_DIR / task
 
 
 TASKS: dict[str, TaskSettings] = {
     # ~11k short snippets and tweets; 64 tokens covers nearly all of them.
     "sentiment": TaskSettings(
         task="sentiment",
+        title="MiniLM sentiment (negative / positive)",
+        labels=("negative", "positive"),
+        metric="accuracy",
+        target=0.90,
         architecture="BertForSequenceClassification",
         max_length=64,
         batch_size=32,
@@ -77,6 +110,10 @@ TASKS: dict[str, TaskSettings] = {
     # 1.7k BBC articles; the title and first paragraphs are enough to tell the topic.
     "topic": TaskSettings(
         task="topic",
+        title="MiniLM BBC News topic (5 classes)",
+        labels=("business", "entertainment", "politics", "sport", "tech"),
+        metric="accuracy",
+        target=0.97,
         architecture="BertForSequenceClassification",
         max_length=256,
         batch_size=16,
@@ -94,6 +131,11 @@ TASKS: dict[str, TaskSettings] = {
     # ~33k BBC sentences, silver-tagged by spaCy; 128 tokens leaves almost no word untagged.
     "ner": TaskSettings(
         task="ner",
+        title="MiniLM named entities (PER / ORG / LOC / MISC)",
+        # BIO tags of the CoNLL types (data.ner maps spaCy's OntoNotes types onto them).
+        labels=("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"),
+        metric="entity F1",
+        target=0.80,
         architecture="BertForTokenClassification",
         max_length=128,
         batch_size=32,

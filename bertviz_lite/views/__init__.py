@@ -1,1 +1,24 @@
-"""Views: each module turns an Analysis into one figure or one piece of escaped HTML."""
+"""Views: one module per tab, each a `View` (base.py) that draws an Analysis under a ViewState.
+
+A new view is one module here and one line in REGISTRY; the app builds its tab, controls and
+wiring from it.
+"""
+
+from .ablation import AblationView
+from .base import Control, Output, UserError, View, ViewState
+from .embeddings import EmbeddingsView
+from .export import ExportView
+from .head import HeadView
+from .overview import OverviewView
+
+REGISTRY: tuple[View, ...] = (
+    HeadView(),
+    OverviewView(),
+    EmbeddingsView(),
+    AblationView(),
+    ExportView(),
+)
+VIEWS = {view.name: view for view in REGISTRY}
+CONTROLS = {c.name: c for view in REGISTRY for c in view.controls}
+
+__all__ = ["CONTROLS", "REGISTRY", "VIEWS", "Control", "Output", "UserError", "View", "ViewState"]

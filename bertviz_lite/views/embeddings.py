@@ -7,13 +7,14 @@ real. The similarity map is one layer's token-to-token cosine, sent as int8 perc
 
 from __future__ import annotations
 
-import html
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis import Analysis, cosine_similarity, project_2d
-from .head import distinct_labels
+from .base import Control, Output, Rerun, View, ViewState
+from .heatmap import distinct_labels, plain
 
 SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}
 
@@ -22,7 +23,7 @@ def projection_figure(analysis: Analysis, layer: int = 0) -> go.Figure:
     """Tokens as labelled points, one frame per layer (0 = embeddings), starting at `layer`."""
     points, explained = project_2d(analysis.hidden_states)
     points = np.round(points, 3)
-    labels = [html.escape(t) for t in analysis.tokens]
+    labels = [plain(t) for t in analysis.tokens]
     colours = [SEGMENT_COLOURS[s] for s in analysis.encoding.sequence_ids]
 
     def trace(i: int) -> dict:
@@ -77,3 +78,28 @@ def similarity_figure(analysis: Analysis, layer: int) -> go.Figure:
         yaxis=dict(autorange="reversed", type="category", automargin=True),
     )
     return fig
+
+
+class EmbeddingsView(View):
+    name = "embeddings"
+    title = "Token vectors"
+    controls = (
+        Control("vectors_layer", "Similarity at layer (0 = embeddings)", "slider", "layers",
+                high="layers", redraws=("similarity",)),
+    )  # fmt: skip
+    outputs = (
+        Output("projection", "plot", "PCA per layer (slider below the plot)",
+               options={"elem_id": "projection"}),
+        Output("similarity", "plot", "Cosine similarity", options={"elem_id": "similarity"}),
+    )  # fmt: skip
+
+    def render(
+        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        layer = min(max(int(state.vectors_layer), 0), r.hidden_states.shape[0] - 1)
+        out = {}
+        if parts is None or "projection" in parts:
+            out["projection"] = projection_figure(r, layer)
+        if parts is None or "similarity" in parts:
+            out["similarity"] = similarity_figure(r, layer)
+        return out

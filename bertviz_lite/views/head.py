@@ -1,56 +1,44 @@
-"""One attention matrix as a heatmap: rows (the attending tokens) against columns.
+"""One head (or a layer's head average, or rollout) as a heatmap or as token links.
 
-Weights go to the page as uint8 percent in a base64 typed array (Plotly ≥ 2.28 reads it), with a
-bare template: 128 tokens weigh ~20 kB instead of the ~300 kB of a float list. Labels are
-HTML-escaped (Plotly renders a subset of HTML in text), and repeated tokens are kept apart with
-zero-width spaces so that a second "the" gets its own row.
+Both styles draw the same matrix (selection.py), so they always show the same numbers; only the
+chosen style is sent to the page.
 """
 
 from __future__ import annotations
 
-import html
+from typing import Any
 
-import numpy as np
-import plotly.graph_objects as go
+from ..analysis import Analysis
+from .base import Control, Output, Rerun, View, ViewState
+from .heatmap import heatmap
+from .links import links_html
+from .selection import SEGMENTS, SOURCES, select, title
 
-from .selection import Matrix
-
-
-def distinct_labels(labels: list[str]) -> list[str]:
-    """Escaped labels, repeats made distinct by invisible suffixes (Plotly merges equal ones)."""
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        n = seen.get(label, 0)
-        seen[label] = n + 1
-        out.append(html.escape(label) + "\u200b" * n)
-    return out
+STYLES = ("heatmap", "links")
 
 
-def heatmap(m: Matrix, title: str) -> go.Figure:
-    """The matrix with hover values in percent."""
-    rows, cols = distinct_labels(m.rows), distinct_labels(m.cols)
-    percent = np.round(np.clip(m.values, 0, 1) * 100).astype(np.uint8)
-    fig = go.Figure(
-        go.Heatmap(
-            z=percent,
-            x=cols,
-            y=rows,
-            zmin=0,
-            zmax=100,
-            colorscale="Blues",
-            hovertemplate="%{y} → %{x}: %{z}%<extra></extra>",
-            colorbar=dict(title="%", thickness=12),
-        )
+class HeadView(View):
+    name = "head"
+    title = "One head"
+    controls = (
+        Control("layer", "Layer", "slider", 1, low=1, high="layers"),
+        Control("head", "Head", "slider", 1, low=1, high="heads"),
+        Control("source", "Show", "radio", "head", choices=SOURCES),
+        Control("style", "As", "radio", "heatmap", choices=STYLES),
+        Control("words", "Merge sub-words into words", "checkbox", False),
+        Control("special", "Show [CLS] and [SEP]", "checkbox", True),
+        Control("segment", "Sentence pair: from → to", "radio", "all", choices=SEGMENTS),
+        Control("threshold", "Hide links below", "slider", 0.0, high=0.5, step=0.01),
     )
-    side = min(820, 240 + 13 * max(len(rows), len(cols)))
-    fig.update_layout(
-        template="none",
-        title=dict(text=html.escape(title), x=0.01),
-        width=side + 90,
-        height=side,
-        margin=dict(l=10, r=10, t=70, b=10),
-        xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
-        yaxis=dict(autorange="reversed", type="category", automargin=True),
+    outputs = (
+        Output("plot", "plot", "Attention", options={"elem_id": "head-plot"}),
+        Output("links", "html", options={"elem_id": "head-links"}),
     )
-    return fig
+
+    def render(
+        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        m = select(r, state)
+        if state.style == "links":
+            return {"plot": None, "links": links_html(m, title(state))}
+        return {"plot": heatmap(m, title(state)), "links": ""}

@@ -7,7 +7,12 @@ The page receives one compressed image; a click on it maps back to (layer, head)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from ..analysis import Analysis
+from .base import Output, Rerun, View, ViewState
 
 TILE = 64  # pixels a side per head: 6×12 heads of MiniLM make a 396×792 image
 GAP = 2
@@ -67,3 +72,23 @@ def head_at(x: int, y: int, T: int, layers: int, heads: int) -> tuple[int, int] 
     ):
         return None
     return int(layer), int(head)
+
+
+class OverviewView(View):
+    name = "overview"
+    title = "All heads"
+    intro = "Rows are layers, columns heads; darker is stronger (√weight). Click a head to open it."
+    outputs = (
+        Output("grid", "image", "Every head", options={"elem_id": "overview"}),
+    )  # fmt: skip
+    clickable = "grid"
+
+    def render(
+        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        return {"grid": overview_image(r.attentions)}
+
+    def select(self, r: Analysis, state: ViewState, index: tuple[int, int]) -> dict[str, Any]:
+        layers, heads = r.attentions.shape[:2]
+        hit = head_at(index[0], index[1], len(r.tokens), layers, heads)
+        return {} if hit is None else {"layer": hit[0] + 1, "head": hit[1] + 1, "view": "head"}

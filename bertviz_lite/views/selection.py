@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import (
+    DIRECTIONS,
     Analysis,
     content_mask,
     drop_special,
@@ -23,25 +24,18 @@ from ..analysis import (
     unit_labels,
     word_spans,
 )
+from .base import ViewState
 
 SOURCES = ("head", "layer average", "rollout")
+SEGMENTS = DIRECTIONS
 
 
-@dataclass(frozen=True)
-class Selection:
-    layer: int = 0  # 0-based
-    head: int = 0  # 0-based; unused for "layer average" and "rollout"
-    source: str = "head"
-    words: bool = False
-    hide_special: bool = False
-    segment: str = "all"
-    min_weight: float = 0.0
-
-    def title(self) -> str:
-        what = {"head": f"layer {self.layer + 1}, head {self.head + 1}",
-                "layer average": f"layer {self.layer + 1}, mean of heads",
-                "rollout": f"rollout up to layer {self.layer + 1}"}[self.source]  # fmt: skip
-        return what + ("" if self.segment == "all" else f", {self.segment}")
+def title(state: ViewState) -> str:
+    """What the matrix shows, in words (layer and head counted from 1)."""
+    what = {"head": f"layer {state.layer}, head {state.head}",
+            "layer average": f"layer {state.layer}, mean of heads",
+            "rollout": f"rollout up to layer {state.layer}"}[state.source]  # fmt: skip
+    return what + ("" if state.segment == "all" else f", {state.segment}")
 
 
 @dataclass
@@ -53,32 +47,33 @@ class Matrix:
     col_segments: list[int]
 
 
-def select(analysis: Analysis, sel: Selection) -> Matrix:
-    """The matrix `sel` describes, with its row and column labels."""
+def select(analysis: Analysis, state: ViewState) -> Matrix:
+    """The matrix the state's head settings describe, with its row and column labels."""
+    layer, head = state.layer - 1, state.head - 1
     att = analysis.attentions
-    if sel.source == "head":
-        m = att[sel.layer, sel.head]
-    elif sel.source == "layer average":
-        m = head_average(att, sel.layer)
-    elif sel.source == "rollout":
-        m = rollout(att[: sel.layer + 1])[-1]
+    if state.source == "head":
+        m = att[layer, head]
+    elif state.source == "layer average":
+        m = head_average(att, layer)
+    elif state.source == "rollout":
+        m = rollout(att[: layer + 1])[-1]
     else:
-        raise ValueError(f"unknown source {sel.source!r} (choose from {', '.join(SOURCES)})")
+        raise ValueError(f"unknown source {state.source!r} (choose from {', '.join(SOURCES)})")
     tokens, types = analysis.tokens, np.asarray(analysis.encoding.type_ids)
     word_ids = analysis.word_ids
-    if sel.words:
+    if state.words:
         units = word_spans(word_ids, analysis.encoding.sequence_ids)
         m = merge_to_words(m, units)
         tokens = unit_labels(tokens, units)
         types = types[[u[0] for u in units]]
         word_ids = [word_ids[u[0]] for u in units]
     index = np.arange(len(tokens))
-    if sel.hide_special:
+    if not state.special:
         m, kept = drop_special(m, content_mask(word_ids))
         index, types = index[kept], types[kept]
-    keep = segment_mask(types, sel.segment)
+    keep = segment_mask(types, state.segment)
     rows, cols = np.flatnonzero(keep.any(axis=1)), np.flatnonzero(keep.any(axis=0))
-    m = threshold(m[np.ix_(rows, cols)], sel.min_weight)
+    m = threshold(m[np.ix_(rows, cols)], state.threshold)
     return Matrix(
         values=np.asarray(m, np.float32),
         rows=[tokens[i] for i in index[rows]],

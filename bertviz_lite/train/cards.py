@@ -1,0 +1,189 @@
+"""Model cards: models/<task>/README.md, written from the adapter's adapter.json, the measured
+test figures and the experiment notes kept by hand in models/<task>/NOTES.md.
+
+The card's prose is `card_template.md` (string.Template; see its opening comment); this module
+works out the values, the figure tables and the one-line summaries (`headline`) that the CLI
+prints.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from .. import adapter
+from ..tokenizer import CASES
+from .evaluate import eval_length
+from .tasks import TASKS
+
+TEMPLATE = Path(__file__).with_name("card_template.md")
+# Hand-written notes in the adapter's folder; the card's "Notes" section is this file's text.
+NOTES = "NOTES.md"
+
+# Row names of the figure tables, by the keys of `evaluate.evaluate_committed`'s figures.
+PATHS = {
+    "torch_fp32": "PyTorch fp32 (merged adapter)",
+    "onnx_int8": "ONNX int8 (what the app runs on a CPU)",
+    "onnx_fp32": "ONNX fp32",
+    "onnx_int8_app": "ONNX int8 via `analyze_batch` (raw text, up to 512 tokens)",
+    "onnx_fp32_app": "ONNX fp32 via `analyze_batch` (raw text, up to 512 tokens)",
+}
+
+_PART = re.compile(r"^<!-- part: ([\w.]+) -->$")
+
+
+def _score(task: str, metrics: dict[str, Any]) -> float:
+    from .loop import score  # the one number loop picks epochs by; imported late (torch)
+
+    return score(task, metrics)
+
+
+@cache
+def template_parts() -> dict[str, Template]:
+    """The parts of card_template.md by name; the text before the first part is left out."""
+    parts: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
+        m = _PART.match(line)
+        if m:
+            current = parts[m.group(1)] = []
+        elif current is not None:
+            current.append(line)
+    return {name: Template("\n".join(lines)) for name, lines in parts.items()}
+
+
+def read_notes(folder: Path) -> str | None:
+    """The text of folder/NOTES.md without a leading <!-- comment -->, or None if there is none."""
+    path = folder / NOTES
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"\A\s*<!--.*?-->", "", text, count=1, flags=re.S)
+    return text.strip() or None
+
+
+def headline(task: str, metrics: dict[str, Any]) -> str:
+    """One line of test figures, as the CLI prints them."""
+    if task == "ner":
+        types = ", ".join(f"{k} {v['f1']:.4f}" for k, v in sorted(metrics["per_type"].items()))
+        return f"entity F1 {metrics['f1']:.4f} (P {metrics['precision']:.4f}, R {metrics['recall']:.4f}; {types})"
+    return f"accuracy {metrics['accuracy']:.4f} (n={metrics['n']})"
+
+
+def figure_rows(task: str, figures: dict[str, Any]) -> list[str]:
+    """The card's test-figure tables: one row per path, the first two paths' difference, and
+    for NER the F1 per entity type."""
+    ner = task == "ner"
+    rows = [
+        f"| path | test {TASKS[task].metric} |" + (" precision | recall |" if ner else ""),
+        "|---|---|" + ("---|---|" if ner else ""),
+    ]
+    for key, m in figures.items():
+        line = f"| {PATHS.get(key, key)} | {_score(task, m):.4f} |"
+        if ner:
+            line += f" {m['precision']:.4f} | {m['recall']:.4f} |"
+        rows.append(line)
+    keys = list(figures)
+    if len(keys) >= 2:
+        diff = 100 * (_score(task, figures[keys[1]]) - _score(task, figures[keys[0]]))
+        rows.append("")
+        rows.append(f"Difference, {PATHS.get(keys[1], keys[1])} minus PyTorch: {diff:+.2f} points.")
+    if ner:
+        rows += ["", "Per-type entity F1 on the test split:", ""]
+        rows.append("| type | support | " + " | ".join(f"F1, {k}" for k in keys) + " |")
+        rows.append("|---|---|" + "---|" * len(keys))
+        for t, v in sorted(figures[keys[0]]["per_type"].items()):
+            f1s = " | ".join(f"{figures[k]['per_type'][t]['f1']:.4f}" for k in keys)
+            rows.append(f"| {t} | {v['support']} | {f1s} |")
+    return rows
+
+
+def _dev_str(task: str, h: dict[str, Any]) -> str:
+    loss = f" (loss {h['loss']:.3f})" if "loss" in h else ""
+    return (f"F1 {h['f1']:.4f}" if task == "ner" else f"accuracy {h['accuracy']:.4f}") + loss
+
+
+def render(task: str, folder: Path, figures: dict[str, Any]) -> str:
+    """The card of the adapter in `folder` (adapter.json, adapter.*, NOTES.md) for `figures`."""
+    settings = TASKS[task]
+    meta = adapter.read_meta(folder)
+    tr, d, lora = meta["training"], meta["data"], meta["lora"]
+    s = tr["settings"]
+    sizes = {f.name: f.stat().st_size for f in sorted(folder.glob("adapter.*"))}
+    test_n = next(iter(figures.values()))["n"]
+    met = _score(task, figures["torch_fp32"])
+    kind = "ner" if task == "ner" else "classification"
+    parts = template_parts()
+    values: dict[str, Any] = {
+        "title": settings.title,
+        "task": task,
+        "base": meta["base"],
+        "source": d["source"],
+        "packages": ", ".join(f"{k} {v}" for k, v in d["packages"].items()),
+        "data_version": d["data_version"],
+        "fingerprint": d["fingerprint"],
+        "split_seed": d["split_seed"],
+        "n_train": d["sizes"]["train"],
+        "n_dev": d["sizes"]["dev"],
+        "n_test": test_n,
+        "units": "sentences" if task == "ner" else "examples",
+        "near_zero_threshold": d.get("near_zero_threshold", ""),
+        "max_length": meta["max_length"],
+        "eval_length": eval_length(meta),
+        "labels": ", ".join(f"{k} = {v}" for k, v in meta["id2label"].items()),
+        "lora_r": lora["r"],
+        "lora_alpha": lora["alpha"],
+        "lora_dropout": lora["dropout"],
+        "lora_targets": ", ".join(lora["targets"]),
+        "layers": meta["base_config"]["num_hidden_layers"],
+        "trained_in_full": ", ".join(meta["modules_to_save"])
+        + (" and every bias" if s.get("lora_bias") == "all" else ""),
+        "lr": s["lr"],
+        "weight_decay": s["weight_decay"],
+        "warmup": f"{s['warmup']:.0%}",
+        "batch_size": s["batch_size"],
+        "epochs": s["epochs"],
+        "seed": s["seed"],
+        "precision": "bf16 autocast for the training steps (evaluation in fp32)"
+        if s.get("bf16")
+        else "fp32",
+        "cases": ", ".join(CASES),
+        "case_vocab_size": meta.get("case_vocab_size", 0),
+        "best_epoch": tr["best_epoch"],
+        "epochs_run": tr["epochs_run"],
+        "steps": tr["steps"],
+        "dev_per_epoch": "; ".join(f"epoch {h['epoch']} {_dev_str(task, h)}" for h in tr["dev"]),
+        "minutes": f"{tr['seconds'] / 60:.1f}",
+        "machine": tr["machine"],
+        "torch_version": tr["versions"]["torch"],
+        "peft_version": tr["versions"]["peft"],
+        "dtype": meta["dtype"],
+        "files": ", ".join(f"{k} {v / 1e3:,.0f} kB" for k, v in sizes.items()),
+        "command": tr["command"],
+        "metric": settings.metric,
+        "target": f"{settings.target:.2f}",
+        "verdict": "met."
+        if met >= settings.target
+        else f"**missed by {100 * (settings.target - met):.1f} points**.",
+        "figures": "\n".join(figure_rows(task, figures)),
+    }
+    values["data_rule"] = parts[f"data_rule.{task}"].substitute(values)
+    head = [parts[f"head.{kind}"].substitute(values)]
+    if meta.get("case_vocab_size"):
+        head.append(parts["case_embeddings"].substitute(values))
+    values["head"] = "\n".join(head)
+    values["test_inputs"] = parts[f"test_inputs.{kind}"].substitute(values)
+    card = [parts["card"].substitute(values)]
+    notes = read_notes(folder)
+    if notes:
+        card.append(parts["notes"].substitute(values, notes=notes))
+    return "\n".join(card) + "\n"
+
+
+def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
+    """models/<task>/README.md (out/README.md) from adapter.json, the measured test figures and
+    out/NOTES.md."""
+    (out / "README.md").write_text(render(task, out, figures), encoding="utf-8")

@@ -1,0 +1,153 @@
+"""The view interface: one state for the whole page, and what each view declares.
+
+A view is a tab of the app: it declares its controls (settings a person changes, each kept in the
+`ViewState` and the URL under its name) and its outputs (what it draws), and `render`s an
+`Analysis` under a state into a value per output. The UI builds widgets from these declarations
+and wires them by name; it knows no view in particular. Nothing here imports Gradio, so the views
+also draw in a notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..analysis import Analysis
+
+Shape = tuple[int, int]  # (layers, heads) of the loaded model
+# Re-runs the same input with some heads switched off ([layers, heads] mask, 0 = off).
+Rerun = Callable[[np.ndarray], Analysis]
+
+
+class UserError(ValueError):
+    """Something the person can fix; the message says what, and is shown as text."""
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the page shows: the input, the model, the open view and every view's settings.
+
+    The single source for the URL, the controls and the views. Settings are read as attributes
+    (`state.layer`); each is declared by the view that owns it (a `Control`), so a new view adds
+    settings without touching this class.
+    """
+
+    text: str = ""
+    pair: str = ""
+    model: str = "minilm"
+    view: str = "head"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        settings = self.__dict__.get("settings", {})
+        if name in settings:
+            return settings[name]
+        raise AttributeError(f"ViewState has no setting {name!r}")
+
+    def replace(self, **values: Any) -> ViewState:
+        """A copy with some fields or settings changed."""
+        base = {k: values.pop(k) for k in ("text", "pair", "model", "view") if k in values}
+        return ViewState(**{"text": self.text, "pair": self.pair, "model": self.model,
+                            "view": self.view, **base, "settings": {**self.settings, **values}})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Control:
+    """One setting of a view, as a widget: "slider", "radio", "checkbox" or "multiselect".
+
+    A slider's `high` (and `default`) may be "layers" or "heads": they follow the loaded model. `choices`
+    may be a function of the model's shape. `redraws` names the outputs a change redraws (None:
+    all of the view's; () none: the view's action button redraws instead).
+    """
+
+    name: str
+    label: str
+    kind: str
+    default: Any
+    low: float = 0
+    high: float | str = 1
+    step: float = 1
+    choices: tuple | Callable[[Shape], list[str]] = ()
+    redraws: tuple[str, ...] | None = None
+
+    def bounds(self, shape: Shape) -> tuple[float, float]:
+        return self.low, _sized(self.high, shape)
+
+    def initial(self, shape: Shape) -> Any:
+        """The default value for a model of this shape ("layers" and "heads" resolved)."""
+        if self.kind == "multiselect":
+            return list(self.default)
+        return _sized(self.default, shape)
+
+    def options(self, shape: Shape) -> list:
+        return list(self.choices(shape) if callable(self.choices) else self.choices)
+
+    def parse(self, raw: str, shape: Shape) -> tuple[Any, str | None]:
+        """The value a URL string stands for, and a note when it had to be changed or ignored."""
+        if self.kind == "checkbox":
+            return raw.strip().lower() in ("1", "true", "yes", "on"), None
+        if self.kind == "radio":
+            if raw in self.options(shape):
+                return raw, None
+            return self.default, f"ignored unknown {self.name} {raw[:40]!r}"
+        if self.kind == "multiselect":
+            allowed = set(self.options(shape))
+            picked = [v for v in raw.split(",") if v]
+            kept = [v for v in picked if v in allowed]
+            note = None if kept == picked else f"ignored unknown {self.name} in {raw[:40]!r}"
+            return kept, note
+        try:
+            number = float(raw)
+        except ValueError:
+            return self.default, f"ignored {self.name} {raw[:20]!r}: not a number"
+        if number != number:  # NaN
+            return self.default, f"ignored {self.name} {raw[:20]!r}: not a number"
+        low, high = self.bounds(shape)
+        value = min(max(number, low), high)
+        value = round(value) if float(self.step).is_integer() else value
+        if value != number:
+            return value, f"{self.name} {raw[:20]} is out of range: showing {value} ({low:g}–{high:g})"
+        return value, None
+
+
+def _sized(value: Any, shape: Shape) -> Any:
+    return {"layers": shape[0], "heads": shape[1]}.get(value, value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Output:
+    """One thing a view draws: "plot", "html", "image", "label", "entities", "text" or "file".
+
+    Outputs with the same `row` sit side by side.
+    """
+
+    name: str
+    kind: str
+    label: str = ""
+    row: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class View:
+    """A tab of the app. Subclasses set the class attributes and write `render`."""
+
+    name: ClassVar[str]  # the tab's id and its value in the URL
+    title: ClassVar[str]  # the tab's label
+    intro: ClassVar[str] = ""  # a line of plain text above the outputs
+    controls: ClassVar[tuple[Control, ...]] = ()
+    outputs: ClassVar[tuple[Output, ...]] = ()
+    action: ClassVar[str] = ""  # a button that renders the view (for work worth a click)
+    clickable: ClassVar[str] = ""  # an output whose click `select`s
+
+    def render(
+        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+    ) -> dict[str, Any]:
+        """A value per output (only those in `parts` when given) for this analysis and state."""
+        raise NotImplementedError
+
+    def select(self, r: Analysis, state: ViewState, index: tuple[int, int]) -> dict[str, Any]:
+        """Settings (and possibly "view") to change after a click on `clickable` at `index`."""
+        return {}
