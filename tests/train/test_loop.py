@@ -1,8 +1,6 @@
-"""Tests of the training loop and of the committed task adapters (models/<task>/).
-
-The loop tests train real MiniLM for a few steps on a handful of examples and check that the loss
-falls and that the saved adapter round-trips through load_merged and an ONNX export. The
-committed-artifact tests load each task model through the public API and check clear examples.
+"""Tests of the training loop (`train.loop`): batching, NER labelling, metrics, and real MiniLM
+trained a few steps on a handful of examples -- the loss falls, and the saved adapter round-trips
+through load_merged and an ONNX export.
 """
 
 from __future__ import annotations
@@ -14,29 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from bertviz_lite import adapter, catalog
-from bertviz_lite.tokenizer import CASES
+from bertviz_lite import adapter
 from bertviz_lite.train import data, loop
-from bertviz_lite.train.__main__ import model_meta
+from bertviz_lite.train.fit import model_meta
 from bertviz_lite.train.tasks import TASKS
 
 pytest.importorskip("peft")
-
-
-@pytest.fixture(scope="module")
-def base():
-    return catalog.checkpoint_dir(catalog.entries()["minilm"])
-
-
-def test_settings_are_consistent():
-    for name, s in TASKS.items():
-        assert s.task == name
-        assert s.architecture in adapter.TASK_ARCHITECTURES
-        assert ("Token" in s.architecture) == (name == "ner")
-        assert "classifier" in s.modules_to_save
-        assert s.max_length <= s.eval_length <= 512
-        # Case embeddings start at zero and stay there unless trained in full.
-        assert s.case_embeddings == ("case_embeddings" in s.modules_to_save)
 
 
 def test_batches_cover_every_example_once():
@@ -115,87 +96,6 @@ def test_artifact_round_trip_through_onnx(trained, base, tmp_path, task):
     keep = arrays["attention_mask"].astype(bool)
     logits = got["logits"][keep] if task == "ner" else got["logits"]
     np.testing.assert_allclose(logits, expected[keep] if task == "ner" else expected, atol=1e-3)
-
-
-# ---------------------------------------------------------------------------------------------
-# the committed artifacts
-
-
-def committed(task: str):
-    folder = catalog.MODELS_DIR / task
-    if not (folder / "adapter.json").is_file():
-        pytest.fail(f"no committed adapter in {folder}: train it with python -m bertviz_lite.train")
-    return folder
-
-
-@pytest.mark.parametrize("task", list(TASKS))
-def test_committed_adapter_fits_minilm(base, task):
-    folder = committed(task)
-    adapter.check_base(base, folder)
-    meta = adapter.read_meta(folder)
-    assert meta["base"] == "minilm"
-    assert meta["architecture"] == TASKS[task].architecture
-    assert list(meta["id2label"].values()) == data.label_names(task)
-    assert meta.get("case_vocab_size", 0) == (len(CASES) if TASKS[task].case_embeddings else 0)
-    size = sum(f.stat().st_size for f in folder.glob("adapter.*"))
-    assert size < 5e6, f"{task} adapter is {size / 1e6:.1f} MB"
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    import bertviz_lite as bv
-
-    cache = {}
-
-    def get(task):
-        committed(task)
-        if task not in cache:
-            cache[task] = bv.load(task, device="cpu", variant="int8", progress=False)
-        return cache[task]
-
-    return get
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("This movie was wonderful, I loved every minute.", "positive"),
-        ("A dull, lifeless film; the worst two hours I have spent in a cinema.", "negative"),
-    ],
-)
-def test_committed_sentiment(loaded, text, label):
-    assert loaded("sentiment").analyze(text).predictions["label"] == label
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("text", "label"),
-    [
-        ("Chelsea beat Arsenal 2-0 to go top of the Premiership as the striker scored twice "
-         "in the second half.", "sport"),
-        ("Shares in the bank fell 5% after it reported lower quarterly profits and the "
-         "company's chief executive warned of weak sales.", "business"),
-    ],
-)  # fmt: skip
-def test_committed_topic(loaded, text, label):
-    assert loaded("topic").analyze(text).predictions["label"] == label
-
-
-@pytest.mark.slow
-def test_committed_ner(loaded):
-    text = "Barack Obama visited Paris with officials from Microsoft."
-    pred = loaded("ner").analyze(text).predictions
-    spans = {(text[e["start"] : e["end"]], e["label"]) for e in pred["entities"]}
-    assert {("Barack Obama", "PER"), ("Paris", "LOC"), ("Microsoft", "ORG")} <= spans, spans
-
-
-def test_committed_sentiment_merges_in_torch(base):
-    """The committed sentiment adapter merges without error and gives finite logits (fp32)."""
-    merged = adapter.load_merged(base, committed("sentiment"))
-    ids = torch.tensor([[101, 2023, 3185, 2001, 6919, 1012, 102]])
-    logits = merged(ids).logits
-    assert torch.isfinite(logits).all() and logits.shape == (1, 2)
 
 
 def test_cross_entropy_matches_torch_and_breaks_ties():
