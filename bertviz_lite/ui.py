@@ -154,8 +154,8 @@ def build() -> gr.Blocks:
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():
             with gr.Column(scale=3):
-                i["text"] = gr.Textbox(label="Text", lines=3, placeholder="Type or paste a text…")
-                i["pair"] = gr.Textbox(label="Second sentence (optional: a sentence pair)", lines=1)
+                i["text"] = gr.Textbox("", label="Text", lines=3, placeholder="Type or paste a text…")
+                i["pair"] = gr.Textbox("", label="Second sentence (optional: a sentence pair)", lines=1)
                 with gr.Row():
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
                                              value=urlstate.DEFAULT_MODEL, label="Model")  # fmt: skip
@@ -168,7 +168,9 @@ def build() -> gr.Blocks:
                 # Notes quote what a link or a text held: a read-only textbox shows them as text.
                 p["notes"] = gr.Textbox(label="Notes", interactive=False, lines=2, max_lines=8,
                                         elem_id="notes", visible=False)  # fmt: skip
-        i["view"] = gr.State("head")
+        # The open tab, as a hidden textbox rather than gr.State: an API parameter of /explore,
+        # and nothing kept per session on the server.
+        i["view"] = gr.Textbox("head", visible=False)
         tabs: dict[str, gr.Tab] = {}
         actions: dict[str, gr.Button] = {}
         with gr.Tabs(selected="head") as p["tabs"]:
@@ -195,13 +197,13 @@ def build() -> gr.Blocks:
         view_outs = {v.name: [f"{v.name}.{o.name}" for o in v.outputs] for v in REGISTRY}
         every_view = [n for names in view_outs.values() for n in names]
 
-        def analyze(**values):
+        def analyzed(**values):
             return _shown(events.analyze(_state(values)))
 
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
                              (i["pair"].submit, None)):  # fmt: skip
-            page.on(trigger, analyze, head + every_view, api_name=api,
+            page.on(trigger, analyzed, head + every_view, api_name=api,
                     api_visibility="public" if api else "private",
                     concurrency_limit=CONCURRENCY, concurrency_id="model")  # fmt: skip
 
@@ -236,7 +238,7 @@ def build() -> gr.Blocks:
         examples = gr.Examples(EXAMPLES, form, label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         page.sync(examples.load_input_event.then(
-            page.handler(analyze, head + every_view), inputs_kwargs=page.inputs,
+            page.handler(analyzed, head + every_view), inputs_kwargs=page.inputs,
             outputs=[p[n] for n in head + every_view], api_visibility="private"))  # fmt: skip
         restored = [*form, p["tabs"], i["view"], *(p[n] for n in CONTROLS), p["notes"]]
         loaded = demo.load(_restore, None, restored, api_visibility="private")

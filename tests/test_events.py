@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from bertviz_lite import events
-from bertviz_lite.views.selection import Selection
+from bertviz_lite import events, urlstate
 
 ODD = [
     "Emoji 👩‍👩‍👧 and flags 🇫🇷 — fine?",
@@ -20,13 +16,17 @@ ODD = [
 ]
 
 
+def state(text: str, model: str = "minilm", pair: str = "", **settings):
+    return urlstate.default_state((6, 12), text=text, pair=pair, model=model).replace(**settings)
+
+
 @pytest.mark.parametrize("text", ODD)
 def test_odd_unicode_gives_a_result(text):
     clean, pair, _ = events.clean(text, "")
     r = events.analysis("minilm", clean, pair)
     assert "\x00" not in r.encoding.text and np.isfinite(r.attentions).all()
-    fig, html = events.head_view(r, Selection(words=True), "heatmap")
-    assert fig is not None and html is None
+    out = events.render(state(text, words=True), "head")
+    assert out["head.plot"] is not None and out["head.links"] == ""
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x00"])
@@ -47,61 +47,77 @@ def test_pair_with_an_empty_side():
     assert pair is None
 
 
-def test_unknown_model_is_refused_never_loaded_as_a_path():
-    with pytest.raises(events.UserError, match="Unknown model"):
-        events.model("/etc")
+@pytest.mark.parametrize("name", ["/etc", None, 123, ["minilm"], "<b>x</b>" * 100])
+def test_unknown_model_is_refused_never_loaded_as_a_path(name):
+    with pytest.raises(events.UserError, match="Unknown model") as err:
+        events.model(name)
+    assert len(str(err.value)) < 200
+
+
+@pytest.mark.parametrize("text", [123, ["a list"], {"a": 1}])
+def test_wrong_typed_text_is_a_clear_message(text):
+    with pytest.raises(events.UserError, match="must be text"):
+        events.clean(text, "")
+
+
+def test_a_lone_surrogate_is_replaced_not_a_crash():
+    text, _, _ = events.clean("bad \ud800 half", "")
+    assert "\ud800" not in text and events.analysis("minilm", text, None).tokens[0] == "[CLS]"
 
 
 MARKUP = '<img src=x onerror=alert(1)> "><svg onload=alert(2)> <script>alert(3)</script>'
 
 
 def test_markup_is_text_in_every_view():
-    r = events.analysis("minilm", MARKUP, "b <b>bold</b>")
-    fig, _ = events.head_view(r, Selection(), "heatmap")
-    payload = fig.to_json()
+    s = state(MARKUP, pair="b <b>bold</b>")
+    payload = events.render(s, "head")["head.plot"].to_json()
     assert "<img" not in payload and "<script" not in payload and "&lt;" in payload
-    _, html = events.head_view(r, Selection(words=True), "links")
+    assert "&quot;" not in payload and '\\"' in payload  # a quote shows as a quote
+    html = events.render(s.replace(style="links", words=True), "head")["head.links"]
     inner = html.split('srcdoc="', 1)[1]
     assert "<img" not in inner and "<script>alert" not in inner and "&lt;script&gt;" in inner
     assert 'sandbox="allow-scripts"' in html
-    projection, similarity = events.embeddings(r, 3)
-    for figure in (projection, similarity):
+    for figure in events.render(s, "embeddings").values():
         assert "<img" not in figure.to_json() and "<svg" not in figure.to_json()
+        assert "&quot;" not in figure.to_json()
 
 
-def test_overview_click_maps_to_heads():
-    r = events.analysis("minilm", "The cat sat on the mat.", None)
-    image = events.overview(r)
+def test_only_the_open_view_is_drawn():
+    out = events.analyze(state("Only one view.", view="embeddings"))
+    drawn = {k.split(".")[0] for k in out if "." in k}
+    assert drawn == {"embeddings"} and out["prediction"] is None and out["task"] is None
+
+
+def test_overview_click_opens_the_head():
+    s = state("The cat sat on the mat.")
+    r, _ = events.run_inputs("minilm", s.text, "")
+    image = events.render(s, "overview")["overview.grid"]
     tile = image.shape[0] // 6
-    assert events.overview_click(r, 0, 0) == (1, 1)
-    assert events.overview_click(r, image.shape[1] - 1, image.shape[0] - 1) == (6, 12)
-    assert events.overview_click(r, 3 * tile + 5, 2 * tile + 5) == (3, 4)
-    assert events.overview_click(r, 10_000, 5) is None
+    view = events.VIEWS["overview"]
+    assert view.select(r, s, (0, 0)) == {"layer": 1, "head": 1, "view": "head"}
+    assert view.select(r, s, (image.shape[1] - 1, image.shape[0] - 1))["layer"] == 6
+    assert view.select(r, s, (3 * tile + 5, 2 * tile + 5))["head"] == 4
+    assert view.select(r, s, (10_000, 5)) == {}
 
 
 def test_ablation_needs_a_task_and_checks_head_names():
     with pytest.raises(events.UserError, match="no prediction"):
-        events.ablate("minilm", "hello", None, ("L1H1",))
+        events.render(state("hello", heads_off=["L1H1"]), "ablation")
     with pytest.raises(events.UserError, match="not a head"):
-        events.heads_off_mask("minilm", ("L9H99",))
-
-
-def test_exports(tmp_path):
-    r = events.analysis("minilm", "Export me.", "And me.")
-    npz, js = events.export_files(r)
-    with np.load(npz) as data:
-        assert data["attentions"].shape == r.attentions.shape
-        np.testing.assert_allclose(data["attentions"], r.attentions, atol=1e-3)
-    out = json.loads(Path(js).read_text())
-    assert out["tokens"] == r.tokens and out["attentions"]["shape"] == list(r.attentions.shape)
+        events.render(state("hello", model="sentiment", heads_off=["L9H99"]), "ablation")
 
 
 def test_switching_heads_off_moves_the_prediction():
     text = "This movie was wonderful, I loved every minute of it."
-    every_head = tuple(f"L{layer}H{head}" for layer in range(1, 7) for head in range(1, 13))
-    out = events.ablate("sentiment", text, None, every_head)
-    before, after = out["before"]["probabilities"], out["after"]["probabilities"]
-    assert out["before"]["label"] == "positive" and before != after
-    assert "positive" in out["delta"]["summary"]
-    one = events.ablate("sentiment", text, None, ("L6H3",))
-    assert one["after"]["probabilities"] != before
+    every_head = [f"L{layer}H{head}" for layer in range(1, 7) for head in range(1, 13)]
+    out = events.render(state(text, "sentiment", heads_off=every_head), "ablation")
+    before, after = out["ablation.before"], out["ablation.after"]
+    assert max(before, key=before.get) == "positive" and before != after
+    assert "positive" in out["ablation.change"]
+    one = events.render(state(text, "sentiment", heads_off=["L6H3"]), "ablation")
+    assert one["ablation.after"] != before
+    # The same as running the model with that head off by hand.
+    mask = np.ones((6, 12), np.float32)
+    mask[5, 2] = 0
+    by_hand = events.model("sentiment").analyze(text, head_mask=mask).predictions
+    assert one["ablation.after"] == pytest.approx(by_hand["probabilities"])

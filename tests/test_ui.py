@@ -6,7 +6,6 @@ the one this test takes (`BERTVIZ_LITE_SCREENSHOTS=assets python -m pytest tests
 
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import tempfile
@@ -66,22 +65,70 @@ def test_predict_each_model(client, model, text, check):
     assert out["model"] == model and check(out["predictions"])
 
 
-def test_analyze_returns_tensors(client):
-    out = client.predict("The cat sat.", "It purred.", "minilm", api_name="/analyze")
-    a = out["attentions"]
-    att = np.frombuffer(base64.b64decode(a["data"]), a["dtype"]).reshape(a["shape"])
+def test_analyze_returns_tensors_as_a_file(client):
+    out, npz = client.predict(text="The cat sat.", pair="It purred.", model="minilm",
+                              api_name="/analyze")  # fmt: skip
+    with np.load(npz) as data:
+        att, hidden = data["attentions"], data["hidden_states"]
     T = len(out["tokens"])
     assert att.shape == (6, 12, T, T) and np.allclose(att.sum(-1), 1, atol=2e-3)
-    assert out["hidden_states"]["shape"] == [7, T, 384] and out["segment_ids"][-1] == 1
+    assert hidden.shape == (7, T, 384) and out["segment_ids"][-1] == 1
 
 
-@pytest.mark.parametrize("bad", [("", "", "minilm"), ("hi", "", "/etc/passwd"), ("hi", "", "nope")])
-def test_bad_requests_get_messages(client, bad):
+def test_analyze_at_512_tokens_is_usable_from_gradio_client(client):
+    out, npz = client.predict(text="word " * 600, api_name="/analyze")
+    assert len(out["tokens"]) == 512 and out["truncated"]
+    with np.load(npz) as data:
+        assert data["attentions"].shape == (6, 12, 512, 512)
+
+
+def test_explore_takes_named_values(client):
+    out = client.predict(text="The cat sat on the mat.", model="sentiment", layer=2, head=3,
+                         api_name="/explore")  # fmt: skip
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    params = [p["parameter_name"] for p in names["/explore"]["parameters"]]
+    assert params[:4] == ["text", "pair", "model", "view"] and {"layer", "heads_off"} <= set(params)
+    assert any("layer 2, head 3" in str(value) for value in out)
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (("", "", "minilm"), "empty"), (("hi", "", "/etc/passwd"), "Unknown model"),
+    (("hi", "", "nope"), "Unknown model"), (("hi", "", None), "Unknown model"),
+    ((123, "", "minilm"), "must be text"), ((["a"], "", "minilm"), "must be text"),
+])  # fmt: skip
+def test_bad_requests_get_messages(client, bad, message):
     from gradio_client.exceptions import AppError
 
     with pytest.raises(AppError) as err:
         client.predict(*bad, api_name="/predict")
-    assert "empty" in str(err.value) or "Unknown model" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_a_lone_surrogate_is_answered(server):
+    # gradio_client cannot even send one; JSON can ("\\ud800"), so plain HTTP does.
+    import json
+    import urllib.request
+
+    body = json.dumps({"data": ["half \ud800 a pair", "", "minilm"]}).encode()
+    post = urllib.request.Request(f"{server}gradio_api/call/predict", data=body, method="POST",
+                                  headers={"Content-Type": "application/json"})  # fmt: skip
+    event = json.loads(urllib.request.urlopen(post, timeout=60).read())["event_id"]
+    stream = urllib.request.urlopen(f"{server}gradio_api/call/predict/{event}", timeout=120)
+    answer = stream.read().decode()
+    assert "event: complete" in answer and '"[CLS]"' in answer
+
+
+def test_uploads_are_refused(server):
+    import urllib.error
+    import urllib.request
+
+    body = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.bin\"\r\n\r\n"
+    body += b"x" * 50_000 + b"\r\n--b--\r\n"
+    request = urllib.request.Request(f"{server}gradio_api/upload", data=body, method="POST",
+                                     headers={"Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code in (400, 413)
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +158,17 @@ def page(browser):
 
 def wait_plot(page, selector: str):
     page.wait_for_selector(f"{selector} .js-plotly-plot .main-svg", timeout=60_000)
+
+
+def test_first_visit_shows_an_analysed_example(server, page):
+    page.goto(server)
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')",
+        timeout=180_000,
+    )
+    page.wait_for_selector("#prediction .output-class", timeout=60_000)
+    assert page.locator("#entities").is_hidden()  # no empty box for a prediction that is not
+    assert "text=This+movie" in page.url
 
 
 # example text → (a token its heatmap must show, where its prediction appears)
@@ -149,6 +207,14 @@ def test_examples_and_every_view(server, page):
     wait_plot(page, "#projection")
     wait_plot(page, "#similarity")
     page.screenshot(path=str(SHOTS / "embeddings.png"))
+    page.get_by_role("tab", name="Switch heads off").click()
+    page.get_by_role("button", name="Compare predictions").click()
+    page.wait_for_function(
+        "document.querySelector('#ablation-change textarea')?.value.length > 0", timeout=60_000
+    )
+    page.get_by_role("tab", name="Share & export").click()
+    page.get_by_role("button", name="Prepare the tensors for download").click()
+    page.wait_for_selector("a[href*='analysis.npz']", timeout=60_000)
     assert page.errors == []
 
 
@@ -163,11 +229,47 @@ def test_url_state_is_restored(server, page):
     assert "cabinet" in page.locator("#head-plot").inner_text()
     page.goto(f"{server}?text=hello&layer=99&model=/etc&view=nowhere")
     wait_plot(page, "#head-plot")
-    page.wait_for_selector("#notes :text('layer 99 is out of range')")
-    page.wait_for_selector("#notes :text('unknown model')")
+    wait_note(page, "layer 99 is out of range")
+    wait_note(page, "unknown model")
     page.wait_for_function(
         "document.querySelector('#head-plot').innerText.includes('layer 6, head 1')"
     )
+
+
+def wait_note(page, text: str):
+    page.wait_for_function(
+        f"document.querySelector('#notes textarea')?.value.includes({text!r})", timeout=60_000
+    )
+
+
+def test_a_threshold_beyond_the_slider_is_clamped_not_an_error(server, page):
+    page.goto(f"{server}?text=The+cat+sat&threshold=0.7")
+    wait_plot(page, "#head-plot")
+    wait_note(page, "threshold 0.7 is out of range")
+    assert page.locator(".toast-body").count() == 0
+
+
+# A hostile link (issue 13): markup in unknown parameter names and in values.
+HOSTILE = {
+    "text": "hi \"quoted\"",
+    "<form id=f action=//127.0.0.1:7899/p>": "1",
+    "<input form=f name=pw placeholder=Pass>": "1",
+    "<button form=f>Log in</button>": "1",
+    "model": "<b style=color:red;font-size:60px>HACKED",
+    "view": "<img src=//127.0.0.1:7899/x>",
+}
+
+
+def test_a_hostile_link_shows_only_text(server, page):
+    page.goto(f"{server}?" + urlencode(HOSTILE))
+    wait_plot(page, "#head-plot")
+    wait_note(page, "HACKED")
+    for selector in ("form", "input[name=pw]", "button[form]", "img[src*='7899']",
+                     "b[style]", "#notes b", "#notes img"):  # fmt: skip
+        assert page.locator(selector).count() == 0, selector
+    assert "<form" in page.locator("#notes textarea").input_value()  # visible, as text
+    assert "&quot;" not in page.locator("#head-plot").inner_text()
+    assert '"' in page.locator("#head-plot").inner_text().split("\n")  # the token " itself
 
 
 def test_markup_stays_text(server, page):

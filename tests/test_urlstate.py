@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from bertviz_lite.urlstate import MAX_URL_TEXT, ViewState, parse
+from bertviz_lite.urlstate import MAX_URL_TEXT, default_state, from_values, parse, to_query
 
 MODELS = ["minilm", "sentiment", "topic", "ner"]
+SHAPE = (6, 12)
 
 
 def shape(model: str) -> tuple[int, int]:
-    return 6, 12
+    return SHAPE
 
 
-def test_round_trip():
-    state = ViewState(text="a <b> & ü", pair="two", model="ner", view="overview", layer=3, head=7,
-                      source="rollout", style="links", words=True, special=False, segment="A→B",
-                      threshold=0.05)  # fmt: skip
-    back, notes = parse(dict(parse_qsl(state.query())), MODELS, shape)
+def test_round_trip_of_every_setting():
+    state = default_state(SHAPE, text="a <b> & ü \"q\"", pair="two", model="ner", view="overview")
+    state = state.replace(layer=3, head=7, source="rollout", style="links", words=True,
+                          special=False, segment="A→B", threshold=0.05, vectors_layer=2,
+                          heads_off=["L1H2", "L6H12"])  # fmt: skip
+    back, notes = parse(dict(parse_qsl(to_query(state, SHAPE))), MODELS, shape)
     assert back == state and notes == []
 
 
 def test_defaults_are_not_written():
-    assert ViewState(text="hi").query() == "text=hi"
+    assert to_query(default_state(SHAPE, text="hi"), SHAPE) == "text=hi"
+
+
+def test_controls_values_by_name():
+    values = {"text": "x", "model": "ner", "layer": 2.0, "words": 1, "heads_off": ("L1H1",)}
+    state = from_values(values, SHAPE)
+    assert (state.layer, state.words, state.heads_off, state.head) == (2, True, ["L1H1"], 1)
+    assert state.vectors_layer == 6  # a default that follows the model's shape
 
 
 def test_out_of_range_and_garbage_are_clamped_or_ignored():
@@ -37,9 +46,21 @@ def test_out_of_range_and_garbage_are_clamped_or_ignored():
         assert expected in text
 
 
+def test_a_value_is_clamped_to_its_own_control():
+    # The threshold slider stops at 0.5: a link asking 0.7 gets 0.5 and a note, not an error.
+    state, notes = parse({"text": "The cat sat", "threshold": "0.7"}, MODELS, shape)
+    assert state.threshold == 0.5 and "threshold 0.7 is out of range" in notes[0]
+
+
 def test_garbled_numbers_and_long_text():
     state, notes = parse(
         {"layer": "3x", "threshold": "lots", "text": "a" * (MAX_URL_TEXT + 5)}, MODELS, shape
     )
     assert state.layer == 1 and len(state.text) == MAX_URL_TEXT
     assert any("not a number" in n for n in notes) and any("cut to" in n for n in notes)
+
+
+def test_notes_quote_bounded_input():
+    huge = "<b>" * 1000
+    _, notes = parse({huge: "1", "model": huge, "heads_off": huge}, MODELS, shape)
+    assert notes and all(len(n) < 120 for n in notes)

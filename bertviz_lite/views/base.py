@@ -106,9 +106,9 @@ class Control:
         if number != number:  # NaN
             return self.default, f"ignored {self.name} {raw[:20]!r}: not a number"
         low, high = self.bounds(shape)
-        value = min(max(number, low), high)
-        value = round(value) if float(self.step).is_integer() else value
-        if value != number:
+        clamped = min(max(number, low), high)
+        value = round(clamped) if float(self.step).is_integer() else clamped
+        if clamped != number:
             return value, f"{self.name} {raw[:20]} is out of range: showing {value} ({low:g}–{high:g})"
         return value, None
 

@@ -7,10 +7,14 @@ import io
 import pytest
 from PIL import Image
 
-from bertviz_lite import events
-from bertviz_lite.views.selection import Selection
+from bertviz_lite import events, urlstate
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank today. "
+
+
+def view(r, name: str, **settings) -> dict:
+    state = urlstate.default_state((6, 12)).replace(**settings)
+    return events.VIEWS[name].render(r, state, None)
 
 
 @pytest.fixture(scope="module")
@@ -22,23 +26,21 @@ def at128():
 
 @pytest.mark.parametrize("style", ["heatmap", "links"])
 def test_one_head_view_is_under_30kb_at_128_tokens(at128, style):
-    fig, html = events.head_view(at128, Selection(layer=3, head=4), style)
-    size = len(fig.to_json()) if fig is not None else len(html)
+    out = view(at128, "head", layer=4, head=5, style=style)
+    size = len(out["plot"].to_json()) if style == "heatmap" else len(out["links"])
     assert size <= 30_000, f"{style}: {size} bytes"
 
 
 def test_overview_is_under_500kb_at_128_tokens(at128):
     buffer = io.BytesIO()
-    Image.fromarray(events.overview(at128)).save(buffer, "WEBP")  # as gr.Image(format="webp")
+    Image.fromarray(view(at128, "overview")["grid"]).save(buffer, "WEBP")  # as gr.Image(format="webp")
     assert len(buffer.getvalue()) <= 500_000
 
 
 def test_512_tokens_render():
     r = events.analysis("minilm", SENTENCE * 60, None)
     assert len(r.tokens) == 512
-    fig, _ = events.head_view(r, Selection(), "heatmap")
-    _, html = events.head_view(r, Selection(), "links")
+    fig, html = view(r, "head")["plot"], view(r, "head", style="links")["links"]
     assert len(fig.to_json()) < 400_000 and len(html) < 400_000
-    assert events.overview(r).shape == (6 * 66 - 2, 12 * 66 - 2, 3)
-    projection, _ = events.embeddings(r, 6)
-    assert len(projection.frames) == 7
+    assert view(r, "overview")["grid"].shape == (6 * 66 - 2, 12 * 66 - 2, 3)
+    assert len(view(r, "embeddings")["projection"].frames) == 7

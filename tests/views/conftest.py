@@ -1,0 +1,18 @@
+"""A real MiniLM analysis of a sentence pair, and states to draw it under."""
+
+from __future__ import annotations
+
+import pytest
+
+from bertviz_lite import events, urlstate
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return events.analysis("minilm", "Tokenization works.", "It really does.")
+
+
+@pytest.fixture
+def state():
+    """Every setting at its default for MiniLM (6 layers, 12 heads); `.replace(...)` to change."""
+    return urlstate.default_state((6, 12), text="Tokenization works.", pair="It really does.")
