@@ -47,7 +47,7 @@ MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all
 
 def _message(e: Exception) -> gr.Error:
     # Toasts render HTML: the message (which may quote what a visitor typed) is escaped.
-    return gr.Error(html.escape(str(e)), print_exception=False)
+    return gr.Error(html.escape(str(e), quote=False), print_exception=False)
 
 
 def _guard(fn: Callable) -> Callable:

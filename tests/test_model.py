@@ -21,7 +21,7 @@ def minilm():
 def test_analyze_minilm(minilm):
     r = minilm.analyze("The cat sat on the mat.", pair="It purred.")
     T = len(r.tokens)
-    assert minilm.variant == "int8" and minilm.device == "cpu"
+    assert minilm.variant == "fp32" and minilm.device == "cpu"
     assert r.attentions.shape == (6, 12, T, T) and r.attentions.dtype == np.float32
     assert r.hidden_states.shape == (7, T, 384) and r.hidden_states.dtype == np.float32
     np.testing.assert_allclose(r.attentions.sum(-1), 1, atol=1e-4)

@@ -6,6 +6,7 @@ and similarity of token vectors. No torch, no plotting library.
 
 from .attention import (
     DIRECTIONS,
+    attention_drift,
     content_mask,
     drop_special,
     head_average,
@@ -20,7 +21,7 @@ from .result import Analysis
 from .vectors import cosine_similarity, project_2d
 
 __all__ = [
-    "DIRECTIONS", "Analysis", "content_mask", "cosine_similarity", "drop_special",
+    "DIRECTIONS", "Analysis", "attention_drift", "content_mask", "cosine_similarity", "drop_special",
     "head_average", "merge_to_words", "project_2d", "rollout", "segment_mask", "threshold",
     "unit_labels", "word_spans",
 ]  # fmt: skip

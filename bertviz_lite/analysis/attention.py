@@ -175,3 +175,12 @@ def threshold(matrix: np.ndarray, min_weight: float) -> np.ndarray:
     """A copy with every weight below `min_weight` set to 0 (the link view's "hide weak links")."""
     m = np.asarray(matrix)
     return np.where(m >= min_weight, m, 0).astype(m.dtype)
+
+
+def attention_drift(a, b, over: float = 0.05) -> dict:
+    """How far the attention of analysis `a` lies from `b`'s (same input): the largest |Δ| of any
+    probability, the mean |Δ|, and how many heads move somewhere by more than `over`."""
+    delta = np.abs(np.asarray(a.attentions, np.float64) - np.asarray(b.attentions, np.float64))
+    per_head = delta.max(axis=(2, 3))
+    return {"max": float(delta.max()), "mean": float(delta.mean()),
+            "heads_over": int((per_head > over).sum()), "heads": int(per_head.size)}  # fmt: skip
