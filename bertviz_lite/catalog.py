@@ -61,3 +61,11 @@ def adapter_dir(entry: Entry) -> Path | None:
             f"train it with `python -m bertviz_lite.train {entry.name}`"
         )
     return folder
+
+
+@cache
+def drift() -> dict[str, dict[str, dict]]:
+    """How far each model's fast variants move attention from fp32, as last measured
+    (models/drift.json, written by `python -m benchmarks.drift`); {} when never measured."""
+    path = MODELS_DIR / "drift.json"
+    return json.loads(path.read_text())["models"] if path.is_file() else {}

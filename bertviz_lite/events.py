@@ -49,21 +49,41 @@ def timed(step: str) -> Iterator[None]:
 _load_lock = threading.Lock()
 
 
-def model(name: Any) -> LoadedModel:
+# What the app offers: the model's own attention, or int8 (faster on the CPU, attention moved).
+VARIANTS = {"fp32": "Exact (fp32)", "int8": "Fast (int8): approximate attention"}
+
+
+def model(name: Any, variant: str = "fp32") -> LoadedModel:
     """A catalog model, loaded once; anything else is refused with the list of names."""
     if not isinstance(name, str) or name not in catalog.entries():
         shown = repr(name if isinstance(name, str) else type(name).__name__)[:MAX_NAME]
         raise UserError(f"Unknown model {shown}: choose one of {', '.join(catalog.names())}.")
-    return _load(name)
+    if variant not in VARIANTS:
+        shown = repr(variant if isinstance(variant, str) else type(variant).__name__)[:MAX_NAME]
+        raise UserError(f"Unknown variant {shown}: choose one of {', '.join(VARIANTS)}.")
+    return _load(name, variant)
 
 
 @cache
-def _load(name: str) -> LoadedModel:
+def _load(name: str, variant: str) -> LoadedModel:
     with _load_lock:  # two first requests for one model must not export it twice
         try:
-            return load(name, progress=False)
+            return load(name, variant=variant, progress=False)
         except CheckpointError as e:
             raise UserError(str(e)) from None
+
+
+def drift_note(name: str, variant: str) -> str:
+    """What the page says when attention is not the model's own: measured, not guessed."""
+    if variant == "fp32":
+        return ""
+    measured = catalog.drift().get(name, {}).get(variant)
+    if not measured:
+        return f"{VARIANTS[variant]}: attention differs from the exact values (not yet measured)."
+    return (f"{VARIANTS[variant]}: attention probabilities differ from the exact (fp32) ones by up "
+            f"to {measured['max']:.2f} (mean {measured['mean']:.4f}; {measured['heads_over_pct']:.0f}% "
+            f"of heads move by more than 0.05), measured on {measured['texts']} real texts. "
+            "Pick Exact for figures.")  # fmt: skip
 
 
 def shape(name: Any) -> tuple[int, int]:
@@ -123,19 +143,27 @@ class AnalysisCache:
 CACHE = AnalysisCache(max_bytes=int(os.environ.get("BERTVIZ_LITE_CACHE_MB", "256")) * 2**20)
 
 
-def analysis(name: str, text: str, pair: str | None, head_mask: np.ndarray | None = None) -> Analysis:
+def analysis(
+    name: str,
+    text: str,
+    pair: str | None,
+    head_mask: np.ndarray | None = None,
+    variant: str = "fp32",
+) -> Analysis:
     """The analysis of these (cleaned) inputs, from the cache when a view was just drawn from it."""
-    m = model(name)
+    m = model(name, variant)
     off = () if head_mask is None else tuple(np.flatnonzero(np.asarray(head_mask) < 1).tolist())
-    return CACHE.get((name, m.variant, text, pair, off),
+    return CACHE.get((name, variant, text, pair, off),
                      lambda: m.analyze(text, pair=pair, head_mask=head_mask))  # fmt: skip
 
 
-def run_inputs(name: Any, text: Any, pair: Any) -> tuple[Analysis, list[str]]:
+def run_inputs(
+    name: Any, text: Any, pair: Any, variant: str = "fp32"
+) -> tuple[Analysis, list[str]]:
     """The analysis of the form's raw values, and notes on what cleaning changed."""
     with timed("clean + analysis (model)"):
         text, pair_, notes = clean(text, pair)
-        return analysis(name, text, pair_), notes
+        return analysis(name, text, pair_, variant=variant), notes
 
 
 def notes(r: Analysis, extra: list[str]) -> str:
@@ -154,11 +182,11 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
     name = view or state.view
     if name not in VIEWS:
         raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
-    r, _ = run_inputs(state.model, state.text, state.pair)
+    r, _ = run_inputs(state.model, state.text, state.pair, state.variant)
     text, pair, _ = clean(state.text, state.pair)
 
     def rerun(head_mask: np.ndarray) -> Analysis:
-        return analysis(state.model, text, pair, head_mask)
+        return analysis(state.model, text, pair, head_mask, state.variant)
 
     with timed(f"render {name}"):
         values = VIEWS[name].render(r, state, rerun, parts)
@@ -167,10 +195,11 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
 
 def analyze(state: ViewState) -> dict[str, Any]:
     """What the Analyze button shows: the prediction, notes, and the open view."""
-    r, extra = run_inputs(state.model, state.text, state.pair)
+    r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
+    extra = [*extra, drift_note(state.model, state.variant)] if state.variant != "fp32" else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
     return {"prediction": label, "entities": entities, "notes": notes(r, extra),
-            "task": model(state.model).task, **render(state)}  # fmt: skip
+            "task": model(state.model, state.variant).task, **render(state)}  # fmt: skip
 
 
 def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarray]:

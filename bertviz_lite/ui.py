@@ -159,6 +159,8 @@ def build() -> gr.Blocks:
                 with gr.Row():
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
                                              value=urlstate.DEFAULT_MODEL, label="Model")  # fmt: skip
+                    i["variant"] = gr.Radio([(title, name) for name, title in events.VARIANTS.items()],
+                                            value="fp32", label="Precision")  # fmt: skip
                     run = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=2):
                 p["prediction"] = gr.Label(label="Prediction", num_top_classes=5,
@@ -235,12 +237,15 @@ def build() -> gr.Blocks:
         i["model"].input(page.handler(_ranges, list(CONTROLS)), inputs_kwargs=page.inputs,
                          outputs=[p[n] for n in CONTROLS], api_visibility="private")  # fmt: skip
         form = [i["text"], i["pair"], i["model"]]
+        page.on(i["variant"].input, analyzed, head + every_view, api_visibility="private",
+                concurrency_id="model")
         examples = gr.Examples(EXAMPLES, form, label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         page.sync(examples.load_input_event.then(
             page.handler(analyzed, head + every_view), inputs_kwargs=page.inputs,
             outputs=[p[n] for n in head + every_view], api_visibility="private"))  # fmt: skip
-        restored = [*form, p["tabs"], i["view"], *(p[n] for n in CONTROLS), p["notes"]]
+        restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
+                    p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")
         page.sync(loaded.then(page.handler(_restored_analysis, head + every_view),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
@@ -286,7 +291,7 @@ def _opener(name: str) -> Callable[..., dict[str, Any]]:
 def _clicker(name: str) -> Callable[..., dict[str, Any]]:
     def clicked(event: gr.SelectData, **values) -> dict[str, Any]:
         state = _state(values)
-        r, _ = events.run_inputs(state.model, state.text, state.pair)
+        r, _ = events.run_inputs(state.model, state.text, state.pair, state.variant)
         change = VIEWS[name].select(r, state, tuple(event.index))
         if not change:
             return {}
@@ -320,7 +325,8 @@ def _restore(request: gr.Request):
     if not state.text.strip() and "text" not in params:  # a plain visit: show an example at once
         state = state.replace(text=FIRST[0], pair=FIRST[1], model=FIRST[2])
     note = "\n".join(f"Link: {n}" for n in notes)
-    return (state.text, state.pair, state.model, gr.Tabs(selected=state.view), state.view,
+    return (state.text, state.pair, state.model, state.variant, gr.Tabs(selected=state.view),
+            state.view,
             *(state.settings[n] for n in CONTROLS), gr.update(value=note, visible=bool(note)))  # fmt: skip
 
 

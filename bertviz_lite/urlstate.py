@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .views import CONTROLS, VIEWS, ViewState
-from .views.base import Shape
+from .views.base import FIELDS, Shape
 
+VARIANTS = ("fp32", "int8")  # what a link may ask for
 MAX_URL_TEXT = 4000  # characters of text kept from a link; longer texts are cut with a note
 DEFAULT_MODEL = "minilm"
 
@@ -43,14 +44,15 @@ def from_values(values: Mapping[str, Any], shape: Shape) -> ViewState:
         settings[name] = value
     fields = {k: str(values.get(k) or "") for k in ("text", "pair")}
     return ViewState(**fields, model=str(values.get("model") or DEFAULT_MODEL),
-                     view=str(values.get("view") or "head"), settings=settings)  # fmt: skip
+                     view=str(values.get("view") or "head"),
+                     variant=str(values.get("variant") or "fp32"), settings=settings)  # fmt: skip
 
 
 def to_query(state: ViewState, shape: Shape) -> str:
     """The URL query for this state: only what differs from the defaults."""
     default = default_state(shape)
     out: dict[str, Any] = {}
-    for key in ("text", "pair", "model", "view"):
+    for key in FIELDS:
         if getattr(state, key) != getattr(default, key):
             out[key] = getattr(state, key)
     for name, value in state.settings.items():
@@ -71,7 +73,7 @@ def parse(
     `shape_of(model)` gives the model's (layers, heads): ranges and defaults follow it.
     """
     notes: list[str] = []
-    known = {"text", "pair", "model", "view", "__theme", *CONTROLS}
+    known = {*FIELDS, "__theme", *CONTROLS}
     for key in params:
         if key not in known:
             notes.append(f"ignored unknown parameter {key[:40]!r}")
@@ -80,7 +82,7 @@ def parse(
     if len(text) > MAX_URL_TEXT:
         notes.append(f"text from the link cut to {MAX_URL_TEXT} characters")
     fields["text"], fields["pair"] = text[:MAX_URL_TEXT], params.get("pair", "")[:MAX_URL_TEXT]
-    for key, allowed in (("model", models), ("view", list(VIEWS))):
+    for key, allowed in (("model", models), ("view", list(VIEWS)), ("variant", VARIANTS)):
         if key in params:
             if params[key] in allowed:
                 fields[key] = params[key]

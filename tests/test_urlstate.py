@@ -15,7 +15,8 @@ def shape(model: str) -> tuple[int, int]:
 
 
 def test_round_trip_of_every_setting():
-    state = default_state(SHAPE, text="a <b> & ü \"q\"", pair="two", model="ner", view="overview")
+    state = default_state(SHAPE, text="a <b> & ü \"q\"", pair="two", model="ner", view="overview",
+                          variant="int8")  # fmt: skip
     state = state.replace(layer=3, head=7, source="rollout", style="links", words=True,
                           special=False, segment="A→B", threshold=0.05, vectors_layer=2,
                           heads_off=["L1H2", "L6H12"])  # fmt: skip
@@ -36,13 +37,15 @@ def test_controls_values_by_name():
 
 def test_out_of_range_and_garbage_are_clamped_or_ignored():
     params = {"text": "x", "layer": "99", "head": "-3", "model": "../../etc/passwd", "view": "<script>",
-              "segment": "C→D", "threshold": "nan", "words": "maybe", "evil": "1"}  # fmt: skip
+              "segment": "C→D", "threshold": "nan", "words": "maybe", "evil": "1",
+              "variant": "fp64"}  # fmt: skip
     state, notes = parse(params, MODELS, shape)
     assert (state.layer, state.head, state.model, state.view) == (6, 1, "minilm", "head")
     assert state.segment == "all" and state.threshold == 0.0 and state.words is False
+    assert state.variant == "fp32"
     text = " ".join(notes)
     for expected in ("layer 99 is out of range", "head -3", "unknown model", "unknown view",
-                     "unknown segment", "unknown parameter 'evil'"):  # fmt: skip
+                     "unknown segment", "unknown parameter 'evil'", "unknown variant"):  # fmt: skip
         assert expected in text
 
 

@@ -7,6 +7,24 @@ from __future__ import annotations
 
 import numpy as np
 
+RANDOMIZED_FROM = 160  # tokens and dimensions both above this: the top two axes by iteration
+
+
+def _top_axes(x: np.ndarray, k: int = 12, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """(u [T, 2], s [2]): the top two singular vectors and values of x, by a randomized range
+    finder with power iterations (Halko, Martinsson & Tropp 2011): a few [T, D] × [D, k] products
+    instead of a full SVD (512 × 384: ~1 ms instead of ~40). The seed is fixed, so a layer always
+    projects the same way; with 10 spare directions and 6 iterations the two axes match the exact
+    SVD to float precision unless the 2nd and 3rd singular values nearly tie, where any axis in
+    their span is as good."""
+    q = x @ np.random.default_rng(0).standard_normal((x.shape[1], k))
+    for _ in range(iterations):
+        q, _ = np.linalg.qr(q)
+        q = x @ (x.T @ q)
+    q, _ = np.linalg.qr(q)
+    ub, s, _ = np.linalg.svd(q.T @ x, full_matrices=False)
+    return q @ ub[:, :2], s[:2]
+
 
 def _pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(coords [T, 2], explained-variance ratio [2]) of one layer; zeros where rank < 2."""
@@ -17,7 +35,9 @@ def _pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = float((centered**2).sum())
     if t < 2 or total <= 0:
         return coords, ratio  # one token, or all identical: nothing to spread out
-    if t <= centered.shape[1]:
+    if min(centered.shape) > RANDOMIZED_FROM:
+        u, s = _top_axes(centered)
+    elif t <= centered.shape[1]:
         # Fewer tokens than dimensions: the T×T Gram matrix has the same top axes (u, s²) and its
         # eigh is ~4× cheaper than the SVD of [T, D] (3.3 → 0.9 ms at 122 × 384).
         w, v = np.linalg.eigh(centered @ centered.T)

@@ -39,6 +39,7 @@ class ViewState:
     pair: str = ""
     model: str = "minilm"
     view: str = "head"
+    variant: str = "fp32"  # the model's own attention; "int8" is faster and approximate
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
@@ -49,9 +50,12 @@ class ViewState:
 
     def replace(self, **values: Any) -> ViewState:
         """A copy with some fields or settings changed."""
-        base = {k: values.pop(k) for k in ("text", "pair", "model", "view") if k in values}
-        return ViewState(**{"text": self.text, "pair": self.pair, "model": self.model,
-                            "view": self.view, **base, "settings": {**self.settings, **values}})  # fmt: skip
+        base = {k: values.pop(k) for k in FIELDS if k in values}
+        current = {k: getattr(self, k) for k in FIELDS}
+        return ViewState(**{**current, **base, "settings": {**self.settings, **values}})
+
+
+FIELDS = ("text", "pair", "model", "view", "variant")  # a ViewState's own fields; the rest: settings
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,17 @@ class Output:
     label: str = ""
     row: int = 0
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class FigureSpec(dict):
+    """A Plotly figure as Plotly's own JSON structure, built without Plotly's per-value
+    validation (which costs more than the drawing for large figures). gr.Plot reads it through
+    `to_json`, like a go.Figure; `plotly.graph_objects.Figure(spec)` opens it in a notebook."""
+
+    def to_json(self) -> str:
+        import plotly.io
+
+        return plotly.io.to_json(dict(self), validate=False)
 
 
 class View:

@@ -101,3 +101,20 @@ def test_cosine_similarity_by_hand():
 
 
 # --- quantisation --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_randomized_axes_equal_the_exact_svd_on_real_long_inputs(minilm):
+    from bertviz_lite.analysis.vectors import RANDOMIZED_FROM, _top_axes
+
+    text = "Markets fell as investors worried about rates. The striker scored twice. " * 30
+    hidden = minilm.analyze(text).hidden_states.astype(np.float64)
+    assert min(hidden.shape[1:]) > RANDOMIZED_FROM  # the fast path is the one tested
+    for layer in hidden:
+        x = layer - layer.mean(axis=0)
+        u, s = _top_axes(x)
+        exact_u, exact_s, _ = np.linalg.svd(x, full_matrices=False)
+        np.testing.assert_allclose(s, exact_s[:2], rtol=1e-4)
+        # the same plane: cosines of the principal angles between the two pairs of axes are 1
+        cosines = np.linalg.svd(exact_u[:, :2].T @ u, compute_uv=False)
+        np.testing.assert_allclose(cosines, 1, atol=1e-4)

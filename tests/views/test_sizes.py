@@ -43,4 +43,4 @@ def test_512_tokens_render():
     fig, html = view(r, "head")["plot"], view(r, "head", style="links")["links"]
     assert len(fig.to_json()) < 400_000 and len(html) < 400_000
     assert view(r, "overview")["grid"].shape == (6 * 66 - 2, 12 * 66 - 2, 3)
-    assert len(view(r, "embeddings")["projection"].frames) == 7
+    assert len(view(r, "embeddings")["projection"]["frames"]) == 7
