@@ -149,7 +149,8 @@ def build() -> gr.Blocks:
     p, i = page.outputs, page.inputs
     entries = catalog.entries().values()
     # delete_cache: the images and files of past requests go after 15 minutes, checked every 5.
-    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900)) as demo:
+    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900),
+                   js=(ASSETS / "plots.js").read_text()) as demo:  # fmt: skip
         gr.Markdown("# bertviz_lite\nEvery layer's and every head's attention, the token vectors "
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():

@@ -146,7 +146,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.set_default_timeout(60_000)  # a 2-core CI machine exporting models is slow, not broken
     page.dialogs, page.errors = [], []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
@@ -270,6 +270,19 @@ def test_a_hostile_link_shows_only_text(server, page):
     assert "<form" in page.locator("#notes textarea").input_value()  # visible, as text
     assert "&quot;" not in page.locator("#head-plot").inner_text()
     assert '"' in page.locator("#head-plot").inner_text().split("\n")  # the token " itself
+
+
+def test_plots_save_as_svg_and_int8_says_it_is_approximate(server, page):
+    page.goto(f"{server}?text=The+cat+sat+on+the+mat&variant=int8")
+    wait_plot(page, "#head-plot")
+    wait_note(page, "approximate")
+    assert "(int8, approximate)" in page.locator("#head-plot").inner_text()
+    page.hover("#head-plot .main-svg")
+    button = page.locator("#head-plot .modebar-btn[data-title='Download plot as SVG']")
+    with page.expect_download() as download:
+        button.click()
+    svg = Path(download.value.path()).read_text()
+    assert svg.startswith("<svg") and "mat" in svg
 
 
 def test_markup_stays_text(server, page):

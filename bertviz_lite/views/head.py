@@ -39,6 +39,8 @@ class HeadView(View):
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
         m = select(r, state)
+        # A figure saved from the page says when its numbers are not the model's own.
+        name = title(state) + ("" if state.variant == "fp32" else f" ({state.variant}, approximate)")
         if state.style == "links":
-            return {"plot": None, "links": links_html(m, title(state))}
-        return {"plot": heatmap(m, title(state)), "links": ""}
+            return {"plot": None, "links": links_html(m, name)}
+        return {"plot": heatmap(m, name), "links": ""}

@@ -1,0 +1,26 @@
+() => {
+  // Every plot's mode bar gets "Download plot as SVG" beside Plotly's own PNG camera: vector
+  // figures for papers. Gradio loads Plotly lazily and draws with Plotly.react, so react is
+  // wrapped once Plotly exists, and plots drawn before that are drawn again with the button.
+  const svgButton = (P) => ({
+    name: "Download plot as SVG",
+    icon: P.Icons.disk,
+    click: (gd) => P.downloadImage(gd, { format: "svg", filename: "bertviz_lite" }),
+  });
+  const patch = () => {
+    const P = window.Plotly;
+    if (!P) return false;
+    if (P.__svgButton) return true;
+    const react = P.react;
+    P.react = function (gd, data, layout, config) {
+      const extra = { modeBarButtonsToAdd: [svgButton(P)], displaylogo: false };
+      return react.call(this, gd, data, layout, Object.assign({}, config || {}, extra));
+    };
+    P.__svgButton = true;
+    document.querySelectorAll(".js-plotly-plot").forEach((gd) => {
+      if (gd.data) P.react(gd, gd.data, gd.layout, gd._context);
+    });
+    return true;
+  };
+  const timer = setInterval(() => { if (patch()) clearInterval(timer); }, 200);
+}
