@@ -41,3 +41,9 @@ class Analysis:
             "attentions": np.round(self.attentions, decimals).tolist(),
             "hidden_states": np.round(self.hidden_states, decimals).tolist(),
         }
+
+    def show(self, view: str = "head", **settings):
+        """This analysis as the app draws `view` with these settings (inline in Jupyter)."""
+        from ..notebook import show  # the views import this module: imported when asked
+
+        return show(self, view, **settings)
