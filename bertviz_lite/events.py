@@ -185,8 +185,8 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
     r, _ = run_inputs(state.model, state.text, state.pair, state.variant)
     text, pair, _ = clean(state.text, state.pair)
 
-    def rerun(head_mask: np.ndarray) -> Analysis:
-        return analysis(state.model, text, pair, head_mask, state.variant)
+    def rerun(head_mask: np.ndarray | None = None, model: str | None = None) -> Analysis:
+        return analysis(model or state.model, text, pair, head_mask, state.variant)
 
     with timed(f"render {name}"):
         values = VIEWS[name].render(r, state, rerun, parts)

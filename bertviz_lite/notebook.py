@@ -82,11 +82,16 @@ def show(r: Analysis, view: str = "head", model: Any = None, **settings: Any) ->
     return Shown("".join(_html(v) for v in values.values()))
 
 
-def _rerun(r: Analysis, model: Any) -> Callable[[np.ndarray], Analysis]:
-    def rerun(head_mask: np.ndarray) -> Analysis:
-        if model is None:
+def _rerun(r: Analysis, loaded: Any) -> Callable[..., Analysis]:
+    def rerun(head_mask: np.ndarray | None = None, model: Any = None) -> Analysis:
+        runner = model if model is not None and not isinstance(model, str) else loaded
+        if isinstance(model, str):
+            from .model import load
+
+            runner = load(model, progress=False)
+        if runner is None:
             raise UserError("This view runs the model again: pass model=<the loaded model>.")
-        return model.analyze(r.encoding.text, r.encoding.pair, head_mask=head_mask)
+        return runner.analyze(r.encoding.text, r.encoding.pair, head_mask=head_mask)
 
     return rerun
 

@@ -18,10 +18,10 @@ from .attention import (
     word_spans,
 )
 from .result import Analysis
-from .vectors import cosine_similarity, project_2d
+from .vectors import cosine_similarity, linear_cka, project_2d
 
 __all__ = [
     "DIRECTIONS", "Analysis", "attention_drift", "content_mask", "cosine_similarity", "drop_special",
-    "head_average", "merge_to_words", "project_2d", "rollout", "segment_mask", "threshold",
+    "head_average", "linear_cka", "merge_to_words", "project_2d", "rollout", "segment_mask", "threshold",
     "unit_labels", "word_spans",
 ]  # fmt: skip

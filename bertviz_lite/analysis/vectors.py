@@ -96,3 +96,13 @@ def cosine_similarity(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(v, axis=-1, keepdims=True)
     unit = np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
     return np.clip(unit @ unit.T, -1.0, 1.0).astype(np.float32)
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA (Kornblith et al. 2019) of two representations of the same T inputs, [T, D1]
+    and [T, D2]: 1 for the same up to rotation and scale, near 0 for unrelated ones."""
+    x = np.asarray(x, np.float64) - np.mean(x, axis=0)
+    y = np.asarray(y, np.float64) - np.mean(y, axis=0)
+    cross = np.linalg.norm(y.T @ x) ** 2
+    norms = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
+    return float(cross / norms) if norms > 0 else 0.0

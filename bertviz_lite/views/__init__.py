@@ -6,6 +6,7 @@ wiring from it.
 
 from .ablation import AblationView
 from .base import Control, Output, UserError, View, ViewState
+from .compare import CompareView
 from .embeddings import EmbeddingsView
 from .export import ExportView
 from .head import HeadView
@@ -16,6 +17,7 @@ REGISTRY: tuple[View, ...] = (
     OverviewView(),
     EmbeddingsView(),
     AblationView(),
+    CompareView(),
     ExportView(),
 )
 VIEWS = {view.name: view for view in REGISTRY}

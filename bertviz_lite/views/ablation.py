@@ -53,7 +53,7 @@ class AblationView(View):
         if r.predictions is None:
             raise UserError("The base encoder has no prediction to compare: pick a task model.")
         off = sorted(set(state.heads_off or ()))
-        after = rerun(head_mask(off, r.attentions.shape[:2])) if off else r
+        after = rerun(head_mask=head_mask(off, r.attentions.shape[:2])) if off else r
         text = r.encoding.text
         (before_label, before_entities), (after_label, after_entities) = (
             prediction_values(p, text) for p in (r.predictions, after.predictions)

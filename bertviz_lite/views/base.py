@@ -13,13 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..analysis import Analysis
 
 Shape = tuple[int, int]  # (layers, heads) of the loaded model
-# Re-runs the same input with some heads switched off ([layers, heads] mask, 0 = off).
-Rerun = Callable[[np.ndarray], Analysis]
+# Re-runs the same input: with some heads switched off (head_mask [layers, heads], 0 = off)
+# and/or through another catalog model (model="name").
+Rerun = Callable[..., Analysis]
 
 
 class UserError(ValueError):

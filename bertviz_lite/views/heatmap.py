@@ -33,20 +33,22 @@ def distinct_labels(labels: list[str]) -> list[str]:
     return out
 
 
-def heatmap(m: Matrix, title: str) -> go.Figure:
-    """The matrix with hover values in percent."""
+def heatmap(m: Matrix, title: str, diverging: bool = False) -> go.Figure:
+    """The matrix with hover values in percent; `diverging` for differences in [-1, 1]."""
     rows, cols = distinct_labels(m.rows), distinct_labels(m.cols)
-    percent = np.round(np.clip(m.values, 0, 1) * 100).astype(np.uint8)
+    low = -1 if diverging else 0
+    percent = np.round(np.clip(m.values, low, 1) * 100).astype(np.int8 if diverging else np.uint8)
     fig = go.Figure(
         go.Heatmap(
             z=percent,
             x=cols,
             y=rows,
-            zmin=0,
+            zmin=low * 100,
             zmax=100,
-            colorscale="Blues",
+            colorscale="RdBu" if diverging else "Blues",
+            reversescale=diverging,
             hovertemplate="%{y} → %{x}: %{z}%<extra></extra>",
-            colorbar=dict(title="%", thickness=12),
+            colorbar=dict(title="Δ %" if diverging else "%", thickness=12),
         )
     )
     side = min(820, 240 + 13 * max(len(rows), len(cols)))

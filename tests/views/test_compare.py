@@ -1,0 +1,48 @@
+"""What fine-tuning changed: exact differences of two real models on one input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bertviz_lite import events
+from bertviz_lite.analysis import linear_cka
+from bertviz_lite.views.compare import attention_change, layer_similarity
+
+TEXT = "This movie was wonderful, I loved every minute of it."
+
+
+def test_cka_is_one_under_rotation_and_scale_and_small_for_unrelated():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((60, 16))
+    q, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    assert linear_cka(x, 3.0 * x @ q) == pytest.approx(1.0)
+    assert linear_cka(x, rng.standard_normal((60, 16))) < 0.4
+
+
+def test_a_model_against_itself_changes_nothing():
+    r = events.analysis("sentiment", TEXT, None)
+    delta, change = attention_change(r, r)
+    assert not delta.any() and not change.any()
+    np.testing.assert_allclose(layer_similarity(r, r), 1.0)
+
+
+def test_the_task_model_against_its_base():
+    task, base = events.analysis("sentiment", TEXT, None), events.analysis("minilm", TEXT, None)
+    delta, change = attention_change(task, base)
+    np.testing.assert_allclose(delta, task.attentions - base.attentions)
+    np.testing.assert_allclose(change, np.abs(task.attentions - base.attentions).mean((2, 3)))
+    assert change.max() > 0.001  # the adapter moved attention
+    similarity = layer_similarity(task, base)
+    assert similarity.shape == (7,) and (similarity <= 1 + 1e-9).all()
+
+
+def test_the_view_draws_the_chosen_heads_difference(state):
+    s = state.replace(text=TEXT, pair="", model="sentiment", against="minilm", delta_layer=6,
+                      delta_head=3)  # fmt: skip
+    out = events.render(s, "compare")
+    z = np.array(out["compare.delta"].data[0].z, dtype=float) / 100
+    expected = (events.analysis("sentiment", TEXT, None).attentions
+                - events.analysis("minilm", TEXT, None).attentions)[5, 2]  # fmt: skip
+    np.testing.assert_allclose(z, np.round(expected * 100) / 100, atol=0.0051)
+    assert "layer 6, head 3" in out["compare.delta"].layout.title.text
