@@ -285,6 +285,27 @@ def test_plots_save_as_svg_and_int8_says_it_is_approximate(server, page):
     assert svg.startswith("<svg") and "mat" in svg
 
 
+def test_several_tokens_show_their_summed_attention(server, page):
+    from bertviz_lite import events
+
+    text = "The cat sat on the mat."
+    page.goto(f"{server}?" + urlencode({"text": text, "style": "links", "layer": 2, "head": 3}))
+    frame = page.frame_locator("#head-links iframe")
+    frame.locator(".tok.row").first.wait_for(timeout=60_000)
+    rows = frame.locator(".tok.row")
+    rows.nth(2).click()
+    rows.nth(3).click(modifiers=["Shift"])
+    assert frame.locator(".tok.row.picked").count() == 2
+    shown = [frame.locator(".tok.col .sum").nth(j).inner_text() for j in range(rows.count())]
+    # The same sums from the analysis, as the page gets them (whole percents, links ≥ 1%).
+    att = events.analysis("minilm", text, None).attentions[1, 2]
+    percent = np.round(att * 100)
+    expected = np.where(percent >= 1, percent, 0)[[2, 3]].sum(axis=0)
+    for j, value in enumerate(shown):
+        got = int(value.strip().rstrip("%")) if value.strip() else 0
+        assert abs(got - expected[j]) <= 1, (j, value, expected[j])
+
+
 def test_markup_stays_text(server, page):
     page.goto(f"{server}?" + urlencode({"text": MARKUP, "style": "links"}))
     page.wait_for_selector("#head-links iframe", timeout=60_000)

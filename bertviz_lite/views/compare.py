@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis import Analysis, linear_cka
-from ..catalog import names
+from ..catalog import entries, names
 from .base import Control, Output, Rerun, UserError, View, ViewState
 from .heatmap import heatmap
 from .selection import Matrix
@@ -35,16 +35,32 @@ def layer_similarity(model: Analysis, base: Analysis) -> np.ndarray:
     return np.array([linear_cka(a, b) for a, b in zip(model.hidden_states, base.hidden_states)])
 
 
+AUTO = "its base"
+
+
+def counterpart(name: str) -> str:
+    """What a model is compared with by default: a task model's base encoder (same checkpoint,
+    no adapter); for a base, its first task model."""
+    known = entries()
+    me = known.get(name)
+    if me is None:
+        return name
+    same = [e.name for e in known.values() if e.checkpoint == me.checkpoint and e.name != name]
+    bases = [n for n in same if not known[n].adapter]
+    return (bases or same or [name])[0] if me.adapter else (same or [name])[0]
+
+
 def _grid(change: np.ndarray, title: str) -> go.Figure:
     layers, heads = change.shape
     fig = go.Figure(go.Heatmap(
         z=np.round(change * 1000) / 10, x=[f"H{h}" for h in range(1, heads + 1)],
         y=[f"L{i}" for i in range(1, layers + 1)], colorscale="Oranges", zmin=0,
         hovertemplate="%{y} %{x}: mean |Δ| %{z}%<extra></extra>",
-        colorbar=dict(title="|Δ| %", thickness=12)))  # fmt: skip
+        zmax=max(float(change.max()) * 100, 0.1), colorbar=dict(title="|Δ| %", thickness=12)))  # fmt: skip
     fig.update_layout(template="none", title=dict(text=title, x=0.01), height=120 + 34 * layers,
                       margin=dict(l=10, r=10, t=50, b=10),
-                      yaxis=dict(autorange="reversed", type="category"))  # fmt: skip
+                      xaxis=dict(type="category", automargin=True),
+                      yaxis=dict(autorange="reversed", type="category", automargin=True))  # fmt: skip
     return fig
 
 
@@ -65,7 +81,7 @@ class CompareView(View):
              "how much each head's attention moved, one head's change, and how alike the token "
              "vectors stay per layer.")  # fmt: skip
     controls = (
-        Control("against", "Compare with", "radio", "minilm", choices=lambda shape: names()),
+        Control("against", "Compare with", "radio", AUTO, choices=lambda shape: [AUTO, *names()]),
         Control("delta_layer", "Layer", "slider", "layers", low=1, high="layers",
                 redraws=("delta",)),
         Control("delta_head", "Head", "slider", 1, low=1, high="heads", redraws=("delta",)),
@@ -81,16 +97,17 @@ class CompareView(View):
     def render(
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        other = rerun(model=state.against)
+        against = counterpart(state.model) if state.against == AUTO else state.against
+        other = rerun(model=against)
         delta, change = attention_change(r, other)
         layer, head = state.delta_layer - 1, state.delta_head - 1
         m = Matrix(values=delta[layer, head], rows=r.tokens, cols=r.tokens,
                    row_segments=r.encoding.type_ids, col_segments=r.encoding.type_ids)  # fmt: skip
-        title = f"layer {layer + 1}, head {head + 1}: {state.model} − {state.against}"
+        title = f"layer {layer + 1}, head {head + 1}: {state.model} − {against}"
         out = {"delta": heatmap(m, title, diverging=True)}
         if parts is None or "grid" in parts:
             top = np.unravel_index(change.argmax(), change.shape)
-            out["grid"] = _grid(change, f"{state.model} against {state.against}: most changed "
+            out["grid"] = _grid(change, f"{state.model} against {against}: most changed "
                                         f"L{top[0] + 1}H{top[1] + 1}")  # fmt: skip
         if parts is None or "similarity" in parts:
             out["similarity"] = _cka(layer_similarity(r, other))

@@ -22,8 +22,9 @@ ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 STYLE = """body{margin:0;font:13px system-ui,sans-serif}#view{position:relative}
 #lines{position:absolute;top:0}.tok{position:absolute;width:140px;height:16px;line-height:16px;
 padding:0 4px;overflow:hidden;white-space:pre;text-overflow:ellipsis;border-left:3px solid;
-cursor:default;box-sizing:border-box}.tok.row{text-align:right;border-left:0;border-right:3px solid}
-.tok.dim{opacity:.35}h4{margin:4px 0 2px;font-weight:600}"""
+cursor:pointer;box-sizing:border-box}.tok.row{text-align:right;border-left:0;border-right:3px solid}
+.tok.dim{opacity:.35}.tok.picked{background:#fff3c4}.sum{color:#b35c00;font-weight:600}
+h4{margin:4px 0 2px;font-weight:600}p{margin:0 0 4px;color:#666}"""
 
 
 @cache
@@ -49,7 +50,9 @@ def links_html(m: Matrix, title: str, height: int = 560) -> str:
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":")).replace("<", "\\u003c")
     doc = (
         f"<!doctype html><meta charset=utf-8><style>{STYLE}</style>"
-        f"<h4>{html.escape(title)}</h4><div id=view><canvas id=lines></canvas></div>"
+        f"<h4>{html.escape(title)}</h4><p>Hover a token to see its links; click to select it, "
+        "shift-click to add more: the other column shows their summed attention.</p>"
+        "<div id=view><canvas id=lines></canvas></div>"
         f"<script>const DATA={payload};\n{script()}</script>"
     )
     return (

@@ -7,7 +7,7 @@ import pytest
 
 from bertviz_lite import events
 from bertviz_lite.analysis import linear_cka
-from bertviz_lite.views.compare import attention_change, layer_similarity
+from bertviz_lite.views.compare import attention_change, counterpart, layer_similarity
 
 TEXT = "This movie was wonderful, I loved every minute of it."
 
@@ -46,3 +46,9 @@ def test_the_view_draws_the_chosen_heads_difference(state):
                 - events.analysis("minilm", TEXT, None).attentions)[5, 2]  # fmt: skip
     np.testing.assert_allclose(z, np.round(expected * 100) / 100, atol=0.0051)
     assert "layer 6, head 3" in out["compare.delta"].layout.title.text
+
+
+def test_a_task_model_is_compared_with_its_base_by_default(state):
+    assert counterpart("sentiment") == "minilm" and counterpart("minilm") == "sentiment"
+    out = events.render(state.replace(text=TEXT, pair="", model="ner"), "compare")
+    assert "ner against minilm" in out["compare.grid"].layout.title.text
