@@ -1,7 +1,8 @@
-"""The app as a subprocess on loopback: for the benchmark, the load test and the UI tests.
+"""An app as a subprocess on loopback: for the benchmark, the load test and the UI tests.
 
-One way to start `python app.py` on a free 127.0.0.1 port, wait until it answers, and stop it
-whatever happens (also when the caller is killed).
+One way to start `python app.py` (or another Gradio script, such as the echo app that measures
+Gradio's floor) on a free 127.0.0.1 port, wait until it answers, and stop it whatever happens
+(also when the caller is killed).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+APP = ("app.py",)
 
 
 def free_port() -> int:
@@ -38,22 +40,35 @@ class App:
 
 
 def die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
+    """In the child before exec: get SIGTERM when the parent dies, even by SIGKILL (Linux)."""
     with contextlib.suppress(Exception):
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
 @contextlib.contextmanager
 def running_app(
-    cache_dir: Path | None = None, scratch: Path | None = None, timeout: float = 240.0
+    cache_dir: Path | None = None,
+    scratch: Path | None = None,
+    timeout: float = 240.0,
+    *,
+    command: Sequence[str] = APP,
 ) -> Iterator[App]:
     """`python app.py --port <free>` on 127.0.0.1 with its own temp dirs; always stopped.
 
     `cache_dir` is the export cache (default: this process's); `scratch` holds the temp files
-    and the log (default: a fresh temp dir). Output goes to a file, not a pipe: a pipe nobody
-    reads would fill and block the server.
+    and the log (default: a fresh temp dir); `command` is what follows `python` (a script or
+    `-m module`) and takes `--port`. Output goes to a file, not a pipe: a pipe nobody reads
+    would fill and block the server.
     """
     scratch = scratch or Path(tempfile.mkdtemp(prefix="bertviz-lite-app-"))
     scratch.mkdir(parents=True, exist_ok=True)
@@ -71,7 +86,7 @@ def running_app(
     with open(log_file, "w") as out:
         launched = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
+            [sys.executable, *command, "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
