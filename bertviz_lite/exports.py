@@ -47,12 +47,32 @@ def prune(root: Path, max_bytes: int, keep: Path | None = None) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _target(key: str) -> Path:
+    root = folder()
+    root.mkdir(parents=True, exist_ok=True)
+    return root / hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def export_image(image: np.ndarray, key: str, name: str, max_bytes: int | None = None) -> str:
+    """A lossless PNG of an RGB image, in the same bounded folder; reused for the same key."""
+    from PIL import Image
+
+    target = _target(key)
+    path = target / name
+    with _lock:
+        if not path.is_file():
+            target.mkdir(exist_ok=True)
+            Image.fromarray(image).save(path, "PNG", compress_level=3)
+        os.utime(target)
+        prune(target.parent, MAX_BYTES if max_bytes is None else max_bytes, keep=target)
+    return str(path)
+
+
 def export_files(r: Analysis, key: str, max_bytes: int | None = None) -> tuple[str, str]:
     """(NPZ with the tensors, JSON with everything) of `r`; `key` names the input (model, text,
     variant…): the same key gives the same files without writing them again."""
-    root = folder()
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    target = _target(key)
+    root = target.parent
     npz, js = target / "analysis.npz", target / "analysis.json"
     with _lock:
         if not (npz.is_file() and js.is_file()):

@@ -178,6 +178,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         i["view"] = gr.Textbox("head", visible=False)
         tabs: dict[str, gr.Tab] = {}
         actions: dict[str, gr.Button] = {}
+        on_demand: dict[str, gr.Button] = {}
         with gr.Tabs(selected="head") as p["tabs"]:
             for view in REGISTRY:
                 with gr.Tab(view.title, id=view.name) as tabs[view.name]:
@@ -192,7 +193,11 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     for row in _rows(view.outputs):
                         with gr.Row():
                             for o in row:
-                                p[f"{view.name}.{o.name}"] = output_widget(o)
+                                with gr.Column():
+                                    if o.on_demand:
+                                        on_demand[f"{view.name}.{o.name}"] = gr.Button(
+                                            o.on_demand, size="sm")  # fmt: skip
+                                    p[f"{view.name}.{o.name}"] = output_widget(o)
         p["link"] = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link")
         p["query"] = gr.Textbox(visible=False)
         p["summary"], p["npz"] = gr.JSON(visible=False), gr.File(visible=False)
@@ -228,6 +233,11 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
             if view.action:
                 page.on(actions[view.name].click, _redraw(view.name, None), outs,
                         api_visibility="private", concurrency_id="model")  # fmt: skip
+            for o in view.outputs:
+                if o.on_demand:
+                    name = f"{view.name}.{o.name}"
+                    page.on(on_demand[name].click, _redraw(view.name, frozenset({o.name})),
+                            [name], api_visibility="private", concurrency_id="model")  # fmt: skip
             # A tab draws when it is opened (views behind a button wait for the click).
             opened = ["view"] + ([] if view.action else outs)
             page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",

@@ -100,6 +100,24 @@ def test_overview_click_opens_the_head():
     assert view.select(r, s, (10_000, 5)) == {}
 
 
+def test_the_full_resolution_overview_has_one_pixel_per_weight(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    s = state("The cat sat on the mat. " * 20)  # 122 tokens: more than a 64-pixel tile
+    r, _ = events.run_inputs("minilm", s.text, "")
+    path = events.render(s, "overview", frozenset({"full"}))["overview.full"]
+    image = np.asarray(Image.open(path))
+    T = len(r.tokens)
+    assert image.shape == (6 * (T + 2) - 2, 12 * (T + 2) - 2, 3)
+    # Layer 2, head 3's tile is its attention, pixel for pixel, through the colour table.
+    from bertviz_lite.views.overview import LUT
+
+    tile = image[1 * (T + 2): 1 * (T + 2) + T, 2 * (T + 2): 2 * (T + 2) + T]
+    levels = np.round(np.sqrt(np.clip(r.attentions[1, 2], 0, 1)) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(tile, LUT[levels])
+
+
 def test_ablation_needs_a_task_and_checks_head_names():
     with pytest.raises(events.UserError, match="no prediction"):
         events.render(state("hello", heads_off=["L1H1"]), "ablation")

@@ -124,13 +124,16 @@ def _sized(value: Any, shape: Shape) -> Any:
 class Output:
     """One thing a view draws: "plot", "html", "image", "label", "entities", "text" or "file".
 
-    Outputs with the same `row` sit side by side.
+    Outputs with the same `row` sit side by side. An `on_demand` output is drawn only when its
+    button (labelled so) is clicked: `render` gets `parts={name}` then, and leaves it out
+    otherwise.
     """
 
     name: str
     kind: str
     label: str = ""
     row: int = 0
+    on_demand: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
 
 

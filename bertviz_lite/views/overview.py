@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analysis
+from ..exports import export_image
 from .base import Output, Rerun, View, ViewState
 
 TILE = 64  # pixels a side per head: 6×12 heads of MiniLM make a 396×792 image
@@ -45,11 +46,12 @@ def tile_pixels(T: int) -> int:
     return n * max(1, TILE // n)
 
 
-def overview_image(attentions: np.ndarray) -> np.ndarray:
-    """uint8 RGB image [layers·(tile+gap), heads·(tile+gap), 3] of every head's attention."""
+def overview_image(attentions: np.ndarray, tile: int = TILE) -> np.ndarray:
+    """uint8 RGB image [layers·(tile+gap), heads·(tile+gap), 3] of every head's attention;
+    `tile` ≥ T keeps one pixel per weight (the full-resolution download)."""
     L, H = attentions.shape[:2]
-    maps = pooled(attentions, TILE)
-    scale = max(1, TILE // maps.shape[-1])
+    maps = pooled(attentions, tile)
+    scale = max(1, tile // maps.shape[-1])
     maps = np.repeat(np.repeat(maps, scale, axis=-2), scale, axis=-1)
     side = maps.shape[-1]
     levels = np.round(np.sqrt(np.clip(maps, 0, 1)) * 255).astype(np.uint8)
@@ -80,12 +82,19 @@ class OverviewView(View):
     intro = "Rows are layers, columns heads; darker is stronger (√weight). Click a head to open it."
     outputs = (
         Output("grid", "image", "Every head", options={"elem_id": "overview"}),
+        Output("full", "file", "Every head, one pixel per weight (PNG)",
+               on_demand="Full-resolution image"),
     )  # fmt: skip
     clickable = "grid"
 
     def render(
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        if parts is not None and "full" in parts:
+            image = overview_image(r.attentions, tile=max(TILE, len(r.tokens)))
+            key = "\x1f".join(("overview", state.model, state.variant, r.encoding.text,
+                                r.encoding.pair or ""))  # fmt: skip
+            return {"full": export_image(image, key, "every-head.png")}
         return {"grid": overview_image(r.attentions)}
 
     def select(self, r: Analysis, state: ViewState, index: tuple[int, int]) -> dict[str, Any]:

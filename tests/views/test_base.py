@@ -50,4 +50,8 @@ def test_head_masks_by_name():
 def test_every_view_draws_what_it_declares(view, state):
     s = state.replace(model="sentiment", view=view.name, heads_off=["L1H1"])
     out = events.render(s, view.name)
-    assert set(out) == {f"{view.name}.{o.name}" for o in view.outputs}
+    assert set(out) == {f"{view.name}.{o.name}" for o in view.outputs if not o.on_demand}
+    for o in view.outputs:
+        if o.on_demand:  # drawn alone, when its button asks
+            assert set(events.render(s, view.name, frozenset({o.name}))) == {
+                f"{view.name}.{o.name}"}  # fmt: skip
