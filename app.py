@@ -16,7 +16,7 @@ with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
     libc.mallopt(-8, 2)  # M_ARENA_MAX
     libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
 
-from bertviz_lite.ui import main
+from bertviz_lite.serve import main
 
 if __name__ == "__main__":
     main()

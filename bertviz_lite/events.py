@@ -22,6 +22,7 @@ import numpy as np
 from . import catalog
 from .analysis import Analysis
 from .config import CheckpointError
+from .exports import export_files
 from .model import LoadedModel, load
 from .views import VIEWS, UserError, ViewState
 from .views.prediction import prediction_values
@@ -210,3 +211,20 @@ def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarra
         raise UserError(f"layers must lie between 1 and {total}.")
     return {"attentions": r.attentions[picked], "hidden_states": r.hidden_states,
             "layers": np.array([i + 1 for i in picked])}  # fmt: skip
+
+
+# The API (gradio_client): plain values in, JSON (and a file) out.
+def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
+    """Predictions of a model for a text (and optional second sentence)."""
+    r, notes = run_inputs(model, text, pair)
+    return {"model": model, "tokens": r.tokens, "truncated": r.truncated,
+            "notes": notes, "predictions": r.predictions}  # fmt: skip
+
+
+def analyze_api(text: str, pair: str = "", model: str = "minilm") -> tuple[dict, str]:
+    """Tokens and predictions as JSON, and every layer's attention and token vectors (float16)
+    in an NPZ file: np.load(path)["attentions"] is [layers, heads, T, T]."""
+    r, notes = run_inputs(model, text, pair)
+    key = "\x1f".join((model, "fp32", r.encoding.text, r.encoding.pair or ""))
+    npz, _ = export_files(r, key)
+    return {"model": model, "notes": notes, **r.summary()}, npz

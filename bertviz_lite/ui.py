@@ -1,4 +1,5 @@
-"""The Gradio app: layout and wiring only. Views declare their tabs; events.py computes.
+"""The Gradio app: layout and wiring only. Views declare their tabs; events.py computes;
+serve.py starts it.
 
 Every handler gets the page's values by name (Gradio's `inputs_kwargs`) as one ViewState and
 returns values by name. Named API endpoints for gradio_client: /predict (JSON), /analyze (a JSON
@@ -8,19 +9,14 @@ carries the view's state (urlstate.py), so a shared link reopens the same view a
 
 from __future__ import annotations
 
-import argparse
 import functools
 import html
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from . import catalog, events, urlstate
-from .config import CheckpointError
-from .exports import export_files
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.links import ASSETS
@@ -265,10 +261,10 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in head + every_view],
                               api_visibility="private"))  # fmt: skip
-        gr.api(predict_api, api_name="predict", concurrency_id="model")
+        gr.api(_guard(events.predict_api), api_name="predict", concurrency_id="model")
         # /analyze answers with a file: an event (of a hidden button) can, gr.api cannot.
         gr.Button(visible=False).click(
-            _guard(analyze_api), inputs_kwargs={"text": i["text"], "pair": i["pair"],
+            _guard(events.analyze_api), inputs_kwargs={"text": i["text"], "pair": i["pair"],
             "model": i["model"]}, outputs=[p["summary"], p["npz"]], api_name="analyze",
             concurrency_id="model")  # fmt: skip
     return demo
@@ -363,69 +359,3 @@ def _restored_analysis(link_notes: str = "", **values) -> dict[str, Any]:
     note = "\n".join(n for n in (link_notes, out["notes"]["value"]) if n)
     out["notes"] = gr.update(value=note, visible=bool(note))
     return out
-
-
-# API (gradio_client).
-@_guard
-def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
-    """Predictions of a catalog model for a text (and optional second sentence)."""
-    r, notes = events.run_inputs(model, text, pair)
-    return {"model": model, "tokens": r.tokens, "truncated": r.truncated,
-            "notes": notes, "predictions": r.predictions}  # fmt: skip
-
-
-def analyze_api(text: str, pair: str = "", model: str = "minilm") -> tuple[dict, str]:
-    """Tokens and predictions as JSON, and every layer's attention and token vectors (float16)
-    in an NPZ file: np.load(path)["attentions"] is [layers, heads, T, T]."""
-    r, notes = events.run_inputs(model, text, pair)
-    variant = events.model(model).variant
-    npz, _ = export_files(r, "\x1f".join((model, variant, r.encoding.text, r.encoding.pair or "")))
-    return {"model": model, "notes": notes, **r.summary()}, npz
-
-
-def add_models(specs: list[str], names: list[str]) -> list[str]:
-    """Register the person's own models (--model, --name, BERTVIZ_LITE_MODELS, a models file)
-    and check that each loads, so that a bad path fails at start with its reason."""
-    added = []
-    for i, spec in enumerate(specs):
-        checkpoint, name = catalog.from_spec(spec)
-        entry = catalog.register(checkpoint, names[i] if i < len(names) else name)
-        events.model(entry.name)  # exports once, and fails now rather than on a visitor's click
-        added.append(entry.name)
-    return added
-
-
-def model_specs(args: argparse.Namespace) -> list[str]:
-    """--model flags, then BERTVIZ_LITE_MODELS (one per line or ';'), then --models-file lines."""
-    specs = list(args.model)
-    env = os.environ.get("BERTVIZ_LITE_MODELS", "")
-    specs += [s for s in env.replace(";", "\n").splitlines() if s.strip()]
-    if args.models_file:
-        lines = Path(args.models_file).read_text().splitlines()
-        specs += [s for s in lines if s.strip() and not s.lstrip().startswith("#")]
-    return specs
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="bertviz_lite explorer")
-    parser.add_argument("--model", action="append", default=[], metavar="PATH_OR_HUB_ID",
-                        help="add your own checkpoint to the model list (repeatable; "
-                             "NAME=PATH works too)")  # fmt: skip
-    parser.add_argument("--name", action="append", default=[],
-                        help="the name of the --model of the same position (default: its folder)")
-    parser.add_argument("--models-file", default=os.environ.get("BERTVIZ_LITE_MODELS_FILE"),
-                        help="a file with one NAME=PATH_OR_HUB_ID per line (for a Space)")  # fmt: skip
-    parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
-    # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
-    args = parser.parse_args(argv)
-    try:
-        added = add_models(model_specs(args), args.name)
-    except (CheckpointError, UserError, OSError) as e:
-        parser.exit(2, f"error: {e}\n")
-    demo = build(extra_examples=added)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                css_paths=[ASSETS / "app.css"], show_error=False, max_file_size=MAX_UPLOAD,
-                state_session_capacity=SESSIONS)  # fmt: skip

@@ -87,7 +87,8 @@ def test_explore_takes_named_values(client):
                          api_name="/explore")  # fmt: skip
     names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     params = [p["parameter_name"] for p in names["/explore"]["parameters"]]
-    assert params[:4] == ["text", "pair", "model", "view"] and {"layer", "heads_off"} <= set(params)
+    assert params[:3] == ["text", "pair", "model"]
+    assert {"variant", "view", "layer", "heads_off"} <= set(params)
     assert any("layer 2, head 3" in str(value) for value in out)
 
 

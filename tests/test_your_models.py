@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from bertviz_lite import catalog, events, ui, urlstate
+from bertviz_lite import catalog, events, serve, ui, urlstate
 from bertviz_lite.config import CheckpointError
 
 
@@ -18,7 +18,7 @@ def registered(checkpoints, monkeypatch):
 
 
 def test_a_model_by_path_gets_a_name_and_answers(registered):
-    added = ui.add_models([str(registered["BertForSequenceClassification"])], ["tiny-cls"])
+    added = serve.add_models([str(registered["BertForSequenceClassification"])], ["tiny-cls"])
     assert added == ["tiny-cls"] and "tiny-cls" in catalog.names()
     assert events.shape("tiny-cls") == (2, 4)  # the tiny checkpoint's layers and heads
     state = urlstate.default_state(events.shape("tiny-cls"), text="the cat sat", model="tiny-cls")
@@ -29,7 +29,7 @@ def test_a_model_by_path_gets_a_name_and_answers(registered):
 
 def test_links_name_models_never_paths(registered):
     path = str(registered["BertModel"])
-    ui.add_models([f"mine={path}"], [])
+    serve.add_models([f"mine={path}"], [])
     state, notes = urlstate.parse({"text": "hi", "model": "mine", "layer": "9"}, catalog.names(),
                                   events.shape)  # fmt: skip
     assert state.model == "mine" and state.layer == 2  # clamped to the tiny model's 2 layers
@@ -42,7 +42,7 @@ def test_specs_from_flags_environment_and_file(tmp_path, monkeypatch):
     file.write_text("# my models\nc=some/hub-id\n\n")
     monkeypatch.setenv("BERTVIZ_LITE_MODELS", "a=/x/one;/x/two")
     args = argparse.Namespace(model=["/x/zero"], models_file=str(file))
-    specs = ui.model_specs(args)
+    specs = serve.model_specs(args)
     assert specs == ["/x/zero", "a=/x/one", "/x/two", "c=some/hub-id"]
     assert [catalog.from_spec(s) for s in specs[1:]] == [
         ("/x/one", "a"), ("/x/two", None), ("some/hub-id", "c")]  # fmt: skip
@@ -56,4 +56,4 @@ def test_bad_names_are_refused(registered, name):
 
 def test_a_checkpoint_that_cannot_load_fails_at_start(registered, tmp_path):
     with pytest.raises((CheckpointError, events.UserError)):
-        ui.add_models([str(tmp_path)], ["empty"])
+        serve.add_models([str(tmp_path)], ["empty"])

@@ -1,0 +1,65 @@
+"""Serving the app: the command line, the person's own models, and launching with the bounds.
+
+`python app.py [--model PATH_OR_HUB_ID [--name NAME]]... [--share] [--host H] [--port P]`. Own
+models also come from BERTVIZ_LITE_MODELS or a models file, so a Space lists them without code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from . import catalog, events
+from .config import CheckpointError
+from .ui import CONCURRENCY, MAX_UPLOAD, QUEUE_SIZE, SESSIONS, build
+from .views import UserError
+from .views.links import ASSETS
+
+
+def add_models(specs: list[str], names: list[str]) -> list[str]:
+    """Register the person's own models (--model, --name, BERTVIZ_LITE_MODELS, a models file)
+    and check that each loads, so that a bad path fails at start with its reason."""
+    added = []
+    for i, spec in enumerate(specs):
+        checkpoint, name = catalog.from_spec(spec)
+        entry = catalog.register(checkpoint, names[i] if i < len(names) else name)
+        events.model(entry.name)  # exports once, and fails now rather than on a visitor's click
+        added.append(entry.name)
+    return added
+
+
+def model_specs(args: argparse.Namespace) -> list[str]:
+    """--model flags, then BERTVIZ_LITE_MODELS (one per line or ';'), then --models-file lines."""
+    specs = list(args.model)
+    env = os.environ.get("BERTVIZ_LITE_MODELS", "")
+    specs += [s for s in env.replace(";", "\n").splitlines() if s.strip()]
+    if args.models_file:
+        lines = Path(args.models_file).read_text().splitlines()
+        specs += [s for s in lines if s.strip() and not s.lstrip().startswith("#")]
+    return specs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="bertviz_lite explorer")
+    parser.add_argument("--model", action="append", default=[], metavar="PATH_OR_HUB_ID",
+                        help="add your own checkpoint to the model list (repeatable; "
+                             "NAME=PATH works too)")  # fmt: skip
+    parser.add_argument("--name", action="append", default=[],
+                        help="the name of the --model of the same position (default: its folder)")
+    parser.add_argument("--models-file", default=os.environ.get("BERTVIZ_LITE_MODELS_FILE"),
+                        help="a file with one NAME=PATH_OR_HUB_ID per line (for a Space)")  # fmt: skip
+    parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
+    # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    args = parser.parse_args(argv)
+    try:
+        added = add_models(model_specs(args), args.name)
+    except (CheckpointError, UserError, OSError) as e:
+        parser.exit(2, f"error: {e}\n")
+    demo = build(extra_examples=added)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share,
+                css_paths=[ASSETS / "app.css"], show_error=False, max_file_size=MAX_UPLOAD,
+                state_session_capacity=SESSIONS)  # fmt: skip
