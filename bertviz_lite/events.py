@@ -25,6 +25,7 @@ from .config import CheckpointError
 from .exports import export_files
 from .model import LoadedModel, load
 from .views import VIEWS, UserError, ViewState
+from .views.base import Shape
 from .views.prediction import prediction_values
 
 MAX_CHARS = 100_000  # of text kept before tokenizing; the model's 512 tokens come far earlier
@@ -87,11 +88,12 @@ def drift_note(name: str, variant: str) -> str:
             "Pick Exact for figures.")  # fmt: skip
 
 
-def shape(name: Any) -> tuple[int, int]:
-    """(layers, heads) of a catalog model; the default model's for an unknown name."""
+def shape(name: Any) -> Shape:
+    """Layers, heads, labels and task of a catalog model; the default model's for an unknown name."""
     known = isinstance(name, str) and name in catalog.entries()
-    c = model(name if known else catalog.names()[0]).config
-    return c.num_hidden_layers, c.num_attention_heads
+    m = model(name if known else catalog.names()[0])
+    c = m.config
+    return Shape(c.num_hidden_layers, c.num_attention_heads, tuple(m.labels or ()), m.task)
 
 
 def _as_text(value: Any, what: str) -> str:
@@ -185,13 +187,26 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
         raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
     r, _ = run_inputs(state.model, state.text, state.pair, state.variant)
     text, pair, _ = clean(state.text, state.pair)
-
-    def rerun(head_mask: np.ndarray | None = None, model: str | None = None) -> Analysis:
-        return analysis(model or state.model, text, pair, head_mask, state.variant)
-
+    rerun = Rerun(state, text, pair)
     with timed(f"render {name}"):
         values = VIEWS[name].render(r, state, rerun, parts)
     return {f"{name}.{key}": value for key, value in values.items()}
+
+
+class Rerun:
+    """What a view may run again: the same input with heads off or through another model;
+    `.model` is the loaded model (for attributions)."""
+
+    def __init__(self, state: ViewState, text: str, pair: str | None):
+        self.state, self.text, self.pair = state, text, pair
+
+    def __call__(self, head_mask: np.ndarray | None = None, model: str | None = None) -> Analysis:
+        return analysis(model or self.state.model, self.text, self.pair, head_mask,
+                        self.state.variant)  # fmt: skip
+
+    @property
+    def model(self) -> LoadedModel:
+        return model(self.state.model, self.state.variant)
 
 
 def analyze(state: ViewState) -> dict[str, Any]:

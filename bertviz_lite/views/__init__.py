@@ -8,6 +8,7 @@ from .ablation import AblationView
 from .base import Control, Output, UserError, View, ViewState
 from .compare import CompareView
 from .embeddings import EmbeddingsView
+from .explain import ExplainView
 from .export import ExportView
 from .head import HeadView
 from .overview import OverviewView
@@ -17,6 +18,7 @@ REGISTRY: tuple[View, ...] = (
     OverviewView(),
     EmbeddingsView(),
     AblationView(),
+    ExplainView(),
     CompareView(),
     ExportView(),
 )

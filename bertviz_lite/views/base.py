@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..analysis import Analysis
 
-Shape = tuple[int, int]  # (layers, heads) of the loaded model
+
+class Shape(NamedTuple):
+    """What controls may depend on: the loaded model's size, and its labels and task."""
+
+    layers: int
+    heads: int
+    labels: tuple[str, ...] = ()
+    task: str | None = None  # "classification", "ner", "masked-lm" or None
+
+
 # Re-runs the same input: with some heads switched off (head_mask [layers, heads], 0 = off)
-# and/or through another catalog model (model="name").
+# and/or through another catalog model (model="name"); its `.model` is the loaded model itself.
 Rerun = Callable[..., Analysis]
 
 
@@ -116,7 +125,7 @@ class Control:
         return value, None
 
 
-def _sized(value: Any, shape: Shape) -> Any:
+def _sized(value: Any, shape: tuple) -> Any:
     return {"layers": shape[0], "heads": shape[1]}.get(value, value) if isinstance(value, str) else value
 
 

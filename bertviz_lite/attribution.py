@@ -1,0 +1,269 @@
+"""Which tokens a prediction rests on, and how far attention agrees with that.
+
+Occlusion runs on onnxruntime: every token (or word) replaced by the mask token in turn, all
+variants in batches; a token's score is p(target | text) − p(target | text without it).
+Integrated gradients and gradient × input run Captum on our PyTorch model (torch is imported
+only here, only when asked): attributions on the word embeddings against a baseline of
+[MASK] embeddings with the special tokens kept; IG's steps double until the completeness gap
+|Σ scores − (f(x) − f(baseline))| is at most 5% of |f(x) − f(baseline)|.
+
+Targets: for a classifier, `target=None` explains the predicted label and a label name (or index)
+picks another. For NER, the target is one entity of the prediction, by its index in
+`predictions["entities"]` (default: the first) or by its (start, end) character span; f is the
+mean probability of the entity's BIO tags at its words' first pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from .analysis import Analysis, rollout
+from .predictions import softmax
+from .tokenizer import Encoding
+
+METHODS = ("occlusion", "integrated-gradients", "gradient-x-input")
+CHUNK = 16  # occluded variants per onnxruntime run
+COMPLETENESS = 0.05  # IG's gap, relative to f(x) − f(baseline)
+
+
+@dataclass
+class Attribution:
+    tokens: list[str]  # the scored units: tokens, or words when asked
+    scores: np.ndarray  # float32 [units]; 0 for [CLS]/[SEP], which are never removed
+    target: str  # the label explained
+    method: str
+    delta: float | None = None  # gradient methods: the completeness gap
+    units: list[list[int]] = field(default_factory=list)  # token indices of each unit
+    f_input: float | None = None  # f(x): the target's probability (or mean tag probability)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What f measures: the probability of `label` at `positions` (a classifier: one row)."""
+
+    label: str
+    positions: tuple[int, ...]  # token rows of the logits; () for sequence classification
+    classes: tuple[int, ...]  # the class index at each position (one for a classifier)
+
+    def value(self, logits: np.ndarray) -> float:
+        p = softmax(np.asarray(logits, np.float64))
+        if not self.positions:
+            return float(p[..., self.classes[0]])
+        return float(np.mean([p[i, c] for i, c in zip(self.positions, self.classes)]))
+
+
+def resolve_target(model: Any, r: Analysis, target: Any = None) -> Target:
+    """The Target a person asked for, checked against this model and prediction."""
+    from .views.base import UserError
+
+    labels = list(model.labels)
+    if model.task == "classification":
+        if target is None:
+            index = int(np.argmax(r.logits))
+        elif isinstance(target, str) and target in labels:
+            index = labels.index(target)
+        elif isinstance(target, int) and 0 <= target < len(labels):
+            index = target
+        else:
+            raise UserError(f"Unknown target {str(target)[:40]!r}: choose one of {', '.join(labels)}.")
+        return Target(labels[index], (), (index,))
+    if model.task == "ner":
+        entities = r.predictions["entities"] if r.predictions else []
+        if not entities:
+            raise UserError("The model found no entity in this text: nothing to explain.")
+        if target is None:
+            entity = entities[0]
+        elif isinstance(target, int) and 0 <= target < len(entities):
+            entity = entities[target]
+        elif isinstance(target, (tuple, list)) and len(target) == 2:
+            found = [e for e in entities if (e["start"], e["end"]) == tuple(target)]
+            if not found:
+                raise UserError(f"No entity spans characters {tuple(target)}.")
+            entity = found[0]
+        else:
+            raise UserError("For NER, the target is an entity's index or its (start, end) span.")
+        return _entity_target(labels, r.encoding, entity)
+    raise UserError("Attributions explain a prediction: pick a classifier or an NER model.")
+
+
+def _entity_target(labels: list[str], enc: Encoding, entity: dict) -> Target:
+    rows, seen = [], set()
+    for i, (w, s, (a, b)) in enumerate(zip(enc.word_ids, enc.sequence_ids, enc.offsets)):
+        if w is None or w in seen or s != entity.get("sequence", 0):
+            continue
+        seen.add(w)  # a word is read at its first piece
+        if a >= entity["start"] and b <= entity["end"]:
+            rows.append(i)
+    tags = [f"B-{entity['label']}"] + [f"I-{entity['label']}"] * (len(rows) - 1)
+    classes = tuple(labels.index(t) for t in tags)
+    return Target(f"{entity['label']} {entity.get('text', '')}".strip(), tuple(rows), classes)
+
+
+def units_of(enc: Encoding, words: bool) -> list[list[int]]:
+    """Token indices of each removable unit: every non-special token, or every word."""
+    if not words:
+        return [[i] for i, w in enumerate(enc.word_ids) if w is not None]
+    groups: dict[int, list[int]] = {}
+    for i, w in enumerate(enc.word_ids):
+        if w is not None:
+            groups.setdefault(w, []).append(i)
+    return list(groups.values())
+
+
+def _mask_id(model: Any) -> int:
+    tok = model.tokenizer
+    mask = getattr(tok, "mask_id", None)
+    if mask is None:
+        mask = tok.token_id("[MASK]")
+    return int(mask if mask is not None else tok.token_id("[UNK]") or 0)
+
+
+def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None,
+              words: bool = False) -> Attribution:  # fmt: skip
+    """p(target | text) − p(target | text with each unit replaced by the mask token)."""
+    r = model.analyze(text, pair)
+    goal = resolve_target(model, r, target)
+    enc, units = r.encoding, units_of(r.encoding, words)
+    mask = _mask_id(model)
+    variants = []
+    for unit in units:
+        ids = list(enc.ids)
+        for i in unit:
+            ids[i] = mask
+        variants.append(replace(enc, ids=ids))
+    f_x = goal.value(r.logits)
+    dropped = []
+    for start in range(0, len(variants), CHUNK):
+        out = model.run(variants[start : start + CHUNK])
+        dropped += [goal.value(row[: len(enc)] if row.ndim == 2 else row) for row in out["logits"]]
+    scores = np.array([f_x - d for d in dropped], np.float32)
+    return Attribution(tokens=_unit_labels(r, units, words), scores=scores, target=goal.label,
+                       method="occlusion", units=units, f_input=f_x)  # fmt: skip
+
+
+def _unit_labels(r: Analysis, units: list[list[int]], words: bool) -> list[str]:
+    """Tokens as the views show them; words as written in the text."""
+    e = r.encoding
+    out = []
+    for unit in units:
+        if not words:
+            out.append(r.tokens[unit[0]])
+            continue
+        sentence = e.text if e.sequence_ids[unit[0]] == 0 else (e.pair or "")
+        out.append(sentence[e.offsets[unit[0]][0] : e.offsets[unit[-1]][1]])
+    return out
+
+
+@cache
+def _torch_model(model: Any):
+    """The same weights as the model's ONNX file, in our PyTorch model, once per model."""
+    from . import catalog
+    from .weights import load_model
+
+    entry = catalog.entries().get(model.name)
+    adapter_dir = catalog.adapter_dir(entry) if entry else None
+    if adapter_dir:
+        from .adapter import load_merged
+
+        return load_merged(model.checkpoint, adapter_dir).eval()
+    return load_model(model.checkpoint).eval()
+
+
+def gradients(model: Any, text: str, pair: str | None = None, target: Any = None,
+              method: str = "integrated-gradients", steps: int = 32,
+              max_steps: int = 512) -> Attribution:  # fmt: skip
+    """Integrated gradients or gradient × input on the word embeddings (Captum)."""
+    import torch
+    from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
+
+    r = model.analyze(text, pair)
+    goal = resolve_target(model, r, target)
+    net = _torch_model(model)
+    enc = r.encoding
+    feed = {k: torch.tensor(v) for k, v in _arrays(model, enc).items()}
+    ids = feed.pop("input_ids")
+    special = torch.tensor([w is None for w in enc.word_ids])[None]
+    baseline = torch.where(special, ids, torch.full_like(ids, _mask_id(model)))
+    positions, classes = list(goal.positions), list(goal.classes)
+
+    def f(input_ids, *extra):
+        logits = net(input_ids, **dict(zip(feed, extra))).logits
+        p = torch.softmax(logits.double(), dim=-1)
+        if not positions:
+            return p[:, classes[0]]
+        return torch.stack([p[:, i, c] for i, c in zip(positions, classes)], 1).mean(1)
+
+    layer = _word_embeddings(net)
+    extra = tuple(feed.values())
+    if method == "gradient-x-input":
+        attr = LayerGradientXActivation(f, layer).attribute(ids, additional_forward_args=extra)
+        delta = None
+    else:
+        with torch.no_grad():
+            gap = float(f(ids, *extra) - f(baseline, *extra))
+        while True:
+            attr, d = LayerIntegratedGradients(f, layer).attribute(
+                ids, baselines=baseline, additional_forward_args=extra, n_steps=steps,
+                return_convergence_delta=True, internal_batch_size=16)  # fmt: skip
+            delta = float(d.abs().max())
+            if delta <= COMPLETENESS * abs(gap) or steps >= max_steps:
+                break
+            steps *= 2
+    scores = attr.sum(-1)[0].detach().double().numpy()
+    units = units_of(enc, False)
+    return Attribution(tokens=[r.tokens[u[0]] for u in units],
+                       scores=np.array([scores[u[0]] for u in units], np.float32),
+                       target=goal.label, method=method, delta=delta, units=units,
+                       f_input=goal.value(r.logits))  # fmt: skip
+
+
+def _arrays(model: Any, enc: Encoding) -> dict[str, np.ndarray]:
+    from .tokenizer import batch_arrays
+
+    return batch_arrays([enc], model.config.pad_token_id, model.session.inputs)
+
+
+def _word_embeddings(net: Any):
+    for name, module in net.named_modules():
+        if name.endswith("word_embeddings"):
+            return module
+    raise ValueError("the model has no word_embeddings layer")
+
+
+def attribute(model: Any, text: str, pair: str | None = None, method: str = "occlusion",
+              target: Any = None, words: bool = False) -> Attribution:  # fmt: skip
+    if method == "occlusion":
+        return occlusion(model, text, pair, target, words)
+    if method in ("integrated-gradients", "gradient-x-input"):
+        return gradients(model, text, pair, target, method)
+    raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+
+
+# --- how far attention agrees with the attributions ---------------------------------------------
+
+
+def attention_scores(r: Analysis) -> dict[str, np.ndarray]:
+    """Per-token scores read from attention: what [CLS] attends to in the last layer (heads
+    averaged), and attention rollout's [CLS] row (Abnar & Zuidema 2020)."""
+    return {"last-layer [CLS] attention": r.attentions[-1, :, 0, :].mean(0),
+            "rollout": rollout(r.attentions)[-1][0]}  # fmt: skip
+
+
+def agreement(r: Analysis, attributions: list[Attribution]) -> dict[str, dict[str, float]]:
+    """Spearman's rank correlation of each attention score with each attribution's magnitude,
+    over the content tokens: {attention score: {method: ρ}}."""
+    from scipy.stats import spearmanr
+
+    out: dict[str, dict[str, float]] = {}
+    for name, score in attention_scores(r).items():
+        row = {}
+        for a in attributions:
+            tokens = [u[0] for u in a.units]
+            rho = spearmanr(score[tokens], np.abs(a.scores)).statistic
+            row[a.method] = float(rho) if rho == rho else 0.0  # NaN for constant input
+        out[name] = row
+    return out

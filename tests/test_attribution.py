@@ -1,0 +1,109 @@
+"""Attributions on the real MiniLM task models, checked by their defining properties."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+import bertviz_lite as bv
+from bertviz_lite import attribution as at
+from bertviz_lite.predictions import softmax
+
+TEXT = "This movie was wonderful, I loved every minute of it."
+MIXED = "The plot was dull but the acting was wonderful."
+
+
+@pytest.fixture(scope="module")
+def sentiment():
+    return bv.load("sentiment", progress=False)
+
+
+@pytest.fixture(scope="module")
+def ner():
+    return bv.load("ner", progress=False)
+
+
+def p_label(model, text: str, label: str) -> float:
+    return model.analyze(text).predictions["probabilities"][label]
+
+
+@pytest.mark.slow
+def test_occlusion_equals_separate_analyses(sentiment):
+    a = at.attribute(sentiment, MIXED, method="occlusion", target="positive")
+    base = p_label(sentiment, MIXED, "positive")
+    words = MIXED.rstrip(".").split()
+    lower = [w.lower() for w in words]
+    checked = 0
+    for score, token in zip(a.scores, a.tokens):
+        if lower.count(token) != 1:
+            continue  # a word of one piece, once in the text: the same input as typing [MASK]
+        i = lower.index(token)
+        masked = " ".join([*words[:i], "[MASK]", *words[i + 1 :]]) + "."
+        assert score == pytest.approx(base - p_label(sentiment, masked, "positive"), abs=1e-5)
+        checked += 1
+    assert checked == 5  # plot, dull, but, acting, wonderful
+
+
+@pytest.mark.slow
+def test_integrated_gradients_are_complete_and_find_the_sentiment_word(sentiment):
+    a = at.attribute(sentiment, TEXT, method="integrated-gradients")
+    assert a.target == "positive"
+    # f(baseline) recomputed through onnxruntime: the [MASK] baseline with specials kept.
+    r = sentiment.analyze(TEXT)
+    mask = sentiment.tokenizer.token_id("[MASK]")
+    ids = [t if w is None else mask for t, w in zip(r.encoding.ids, r.encoding.word_ids)]
+    logits = sentiment.run([replace(r.encoding, ids=ids)])["logits"][0]
+    f_x = r.predictions["probabilities"]["positive"]
+    f_b = float(softmax(logits.astype(np.float64))[sentiment.labels.index("positive")])
+    gap = f_x - f_b
+    assert abs(float(a.scores.sum()) - gap) <= at.COMPLETENESS * abs(gap) + 1e-6
+    assert a.delta <= at.COMPLETENESS * abs(gap)
+    assert a.tokens[int(np.argmax(a.scores))] in {"wonderful", "loved"}
+
+
+@pytest.mark.slow
+def test_gradient_x_input_and_word_occlusion(sentiment):
+    g = at.attribute(sentiment, TEXT, method="gradient-x-input")
+    assert g.delta is None and len(g.scores) == len(g.tokens) == 12
+    w = at.attribute(sentiment, "Tokenization is unbelievably good.", words=True)
+    assert "Tokenization" in w.tokens and "unbelievably" in w.tokens
+    with pytest.raises(ValueError, match="unknown method"):
+        at.attribute(sentiment, TEXT, method="magic")
+
+
+@pytest.mark.slow
+def test_an_entity_is_explained_by_its_own_words(ner):
+    text = "Angela Merkel met Emmanuel Macron in Paris."
+    r = ner.analyze(text)
+    names = [e["text"] for e in r.predictions["entities"]]
+    second = names.index("Emmanuel Macron")
+    a = at.attribute(ner, text, target=second, words=True)
+    assert a.target == "PER Emmanuel Macron"
+    assert a.tokens[int(np.argmax(a.scores))] in {"Emmanuel", "Macron"}
+    by_span = at.attribute(ner, text, target=(18, 33), words=True)
+    np.testing.assert_allclose(by_span.scores, a.scores)
+
+
+@pytest.mark.slow
+def test_agreement_is_spearman_of_attention_and_attribution(sentiment):
+    r = sentiment.analyze(TEXT)
+    occ = at.attribute(sentiment, TEXT)
+    table = at.agreement(r, [occ])
+    tokens = [u[0] for u in occ.units]
+    cls_attention = r.attentions[-1, :, 0, :].mean(0)[tokens]
+    expected = spearmanr(cls_attention, np.abs(occ.scores)).statistic
+    assert table["last-layer [CLS] attention"]["occlusion"] == pytest.approx(expected)
+    assert -1 <= table["rollout"]["occlusion"] <= 1
+
+
+def test_targets_are_checked(sentiment):
+    r = sentiment.analyze(TEXT)
+    assert at.resolve_target(sentiment, r, "negative").label == "negative"
+    with pytest.raises(ValueError, match="Unknown target"):
+        at.resolve_target(sentiment, r, "<b>neutral</b>")
+    base = bv.load("minilm", progress=False)
+    with pytest.raises(ValueError, match="explain a prediction"):
+        at.resolve_target(base, base.analyze(TEXT), None)
