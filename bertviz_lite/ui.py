@@ -19,6 +19,7 @@ import gradio as gr
 from . import catalog, events, urlstate
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
+from .views.base import Shape
 from .views.links import ASSETS
 
 EXAMPLES = [
@@ -325,20 +326,27 @@ def _clicker(name: str) -> Callable[..., dict[str, Any]]:
     return clicked
 
 
-def _ranges(**values) -> dict[str, Any]:
-    """Controls whose range depends on the model follow the newly picked one."""
-    shape = events.shape(values.get("model"))
-    state = _state(values)
+def _follow(shape: Shape, state: ViewState) -> dict[str, Any]:
+    """Updates for the controls whose range or choices depend on the model, kept in range."""
     out = {}
     for name, c in CONTROLS.items():
+        value = getattr(state, name)
         if c.kind == "slider" and isinstance(c.high, str):
             low, high = c.bounds(shape)
-            out[name] = gr.update(maximum=high, value=min(max(getattr(state, name), low), high))
+            out[name] = gr.update(maximum=high, value=min(max(value, low), high))
         elif c.kind == "multiselect" and callable(c.choices):
             options = c.options(shape)
+            out[name] = gr.update(choices=options, value=[v for v in value if v in options])
+        elif c.kind == "radio" and callable(c.choices):
+            options = c.options(shape)
             out[name] = gr.update(choices=options,
-                                  value=[v for v in getattr(state, name) if v in options])  # fmt: skip
+                                  value=value if value in options else c.initial(shape))  # fmt: skip
     return out
+
+
+def _ranges(**values) -> dict[str, Any]:
+    """Controls whose range depends on the model follow the newly picked one."""
+    return _follow(events.shape(values.get("model")), _state(values))
 
 
 def _restore(request: gr.Request):
@@ -347,9 +355,10 @@ def _restore(request: gr.Request):
     if not state.text.strip() and "text" not in params:  # a plain visit: show an example at once
         state = state.replace(text=FIRST[0], pair=FIRST[1], model=FIRST[2])
     note = "\n".join(f"Link: {n}" for n in notes)
+    follow = _follow(events.shape(state.model), state)
+    controls = [follow.get(n, state.settings[n]) for n in CONTROLS]
     return (state.text, state.pair, state.model, state.variant, gr.Tabs(selected=state.view),
-            state.view,
-            *(state.settings[n] for n in CONTROLS), gr.update(value=note, visible=bool(note)))  # fmt: skip
+            state.view, *controls, gr.update(value=note, visible=bool(note)))  # fmt: skip
 
 
 def _restored_analysis(link_notes: str = "", **values) -> dict[str, Any]:

@@ -23,6 +23,7 @@ DEFAULT_MODEL = "minilm"
 
 def default_state(shape: Shape, **fields: Any) -> ViewState:
     """Every setting at its default for a model of this shape, and the given fields."""
+    shape = Shape(*shape)
     settings = {name: c.initial(shape) for name, c in CONTROLS.items()}
     return ViewState(**{"model": DEFAULT_MODEL, **fields}, settings=settings)
 
@@ -89,7 +90,7 @@ def parse(
             else:
                 notes.append(f"ignored unknown {key} {params[key][:40]!r}")
     model = fields.get("model", DEFAULT_MODEL)
-    shape = shape_of(model)
+    shape = Shape(*shape_of(model))
     state = default_state(shape, **fields)
     values = {}
     for name in (name for name in CONTROLS if name in params):

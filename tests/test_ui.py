@@ -307,6 +307,31 @@ def test_several_tokens_show_their_summed_attention(server, page):
         assert abs(got - expected[j]) <= 1, (j, value, expected[j])
 
 
+@pytest.mark.parametrize(("model", "text", "expect"), [
+    ("sentiment", "This movie was wonderful, I loved every minute of it.", "wonderful"),
+    ("ner", "Angela Merkel met Emmanuel Macron in Paris.", "angela"),
+])  # fmt: skip
+def test_the_explain_view(server, page, model, text, expect):
+    page.goto(f"{server}?" + urlencode({"text": text, "model": model, "view": "explain"}))
+    first = "entity 1" if model == "ner" else "predicted"  # the targets follow the model
+    page.get_by_label(first).wait_for()
+    page.get_by_role("button", name="Explain this prediction").click()
+    page.wait_for_selector("#explain-methods .method", timeout=120_000)
+    methods = page.locator("#explain-methods").inner_text()
+    assert "occlusion" in methods and "integrated gradients" in methods and expect in methods
+    assert "Spearman" in page.locator("#explain-agreement").inner_text()
+    page.screenshot(path=str(SHOTS / f"explain-{model}.png"), full_page=True)
+
+
+def test_the_compare_view(server, page):
+    text = "This movie was wonderful, I loved every minute of it."
+    page.goto(f"{server}?" + urlencode({"text": text, "model": "sentiment", "view": "compare"}))
+    wait_plot(page, "#compare-grid")
+    wait_plot(page, "#compare-cka")
+    assert "sentiment against minilm" in page.locator("#compare-grid").inner_text()
+    assert "sentiment − minilm" in page.locator("#compare-delta").inner_text()
+
+
 def test_markup_stays_text(server, page):
     page.goto(f"{server}?" + urlencode({"text": MARKUP, "style": "links"}))
     page.wait_for_selector("#head-links iframe", timeout=60_000)

@@ -70,7 +70,8 @@ FIELDS = ("text", "pair", "model", "view", "variant")  # a ViewState's own field
 class Control:
     """One setting of a view, as a widget: "slider", "radio", "checkbox" or "multiselect".
 
-    A slider's `high` (and `default`) may be "layers" or "heads": they follow the loaded model. `choices`
+    A slider's `high` (and `default`) may be "layers" or "heads": they follow the loaded model;
+    a `default` may also be a function of the model's Shape. `choices`
     may be a function of the model's shape. `redraws` names the outputs a change redraws (None:
     all of the view's; () none: the view's action button redraws instead).
     """
@@ -92,6 +93,8 @@ class Control:
         """The default value for a model of this shape ("layers" and "heads" resolved)."""
         if self.kind == "multiselect":
             return list(self.default)
+        if callable(self.default):
+            return self.default(shape)
         return _sized(self.default, shape)
 
     def options(self, shape: Shape) -> list:
@@ -104,7 +107,7 @@ class Control:
         if self.kind == "radio":
             if raw in self.options(shape):
                 return raw, None
-            return self.default, f"ignored unknown {self.name} {raw[:40]!r}"
+            return self.initial(shape), f"ignored unknown {self.name} {raw[:40]!r}"
         if self.kind == "multiselect":
             allowed = set(self.options(shape))
             picked = [v for v in raw.split(",") if v]
@@ -114,9 +117,9 @@ class Control:
         try:
             number = float(raw)
         except ValueError:
-            return self.default, f"ignored {self.name} {raw[:20]!r}: not a number"
+            return self.initial(shape), f"ignored {self.name} {raw[:20]!r}: not a number"
         if number != number:  # NaN
-            return self.default, f"ignored {self.name} {raw[:20]!r}: not a number"
+            return self.initial(shape), f"ignored {self.name} {raw[:20]!r}: not a number"
         low, high = self.bounds(shape)
         clamped = min(max(number, low), high)
         value = round(clamped) if float(self.step).is_integer() else clamped

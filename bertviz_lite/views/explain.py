@@ -83,7 +83,8 @@ class ExplainView(View):
     intro = ("Which tokens the prediction rests on, by three methods side by side (orange: for "
              "the label, blue: against it), and how far attention agrees with them.")  # fmt: skip
     controls = (
-        Control("explain_target", "Explain", "radio", "predicted", choices=targets, redraws=()),
+        Control("explain_target", "Explain", "radio", lambda shape: targets(shape)[0],
+                choices=targets, redraws=()),
         Control("explain_words", "Whole words (occlusion)", "checkbox", False, redraws=()),
     )  # fmt: skip
     outputs = (
