@@ -61,5 +61,6 @@ def main(argv: list[str] | None = None) -> None:
     demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
-                css_paths=[ASSETS / "app.css"], show_error=False, max_file_size=MAX_UPLOAD,
+                css_paths=[ASSETS / "app.css"], js=(ASSETS / "plots.js").read_text(),
+                show_error=False, max_file_size=MAX_UPLOAD,
                 state_session_capacity=SESSIONS)  # fmt: skip

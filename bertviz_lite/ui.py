@@ -20,7 +20,6 @@ from . import catalog, events, urlstate
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.base import Shape
-from .views.links import ASSETS
 
 EXAMPLES = [
     ["This movie was wonderful, I loved every minute of it.", "", "sentiment"],
@@ -148,8 +147,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
     p, i = page.outputs, page.inputs
     entries = catalog.entries().values()
     # delete_cache: the images and files of past requests go after 15 minutes, checked every 5.
-    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900),
-                   js=(ASSETS / "plots.js").read_text()) as demo:  # fmt: skip
+    with gr.Blocks(title="bertviz_lite — look inside BERT", delete_cache=(300, 900)) as demo:
         gr.Markdown("# bertviz_lite\nEvery layer's and every head's attention, the token vectors "
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():
