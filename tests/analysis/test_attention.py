@@ -5,20 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import bertviz_lite as bv
 from bertviz_lite import analysis as an
-
-PAIR = ("Tokenization is unbelievably hard.", "The cat sat.")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return bv.load("minilm", progress=False)
-
-
-@pytest.fixture(scope="module")
-def pair_result(minilm):
-    return minilm.analyze(*PAIR)
 
 
 def random_attention(shape, seed=0) -> np.ndarray:
