@@ -8,7 +8,11 @@ An adapter folder holds two files:
 * ``adapter.safetensors`` -- for every adapted ``nn.Linear`` a pair ``<path>.lora_A`` [r, in]
   and ``<path>.lora_B`` [out, r], named by the Linear's parameter path in OUR model
   (``bert.encoder.layer.0.attention.self.query``), plus every fully trained tensor under its own
-  name (``classifier.weight``, ``bert.pooler.dense.bias``, ...).
+  name (``classifier.weight``, ``bert.pooler.dense.bias``, ...). A masked-LM head's decoder is the
+  word embeddings (tied): it is never stored.
+
+The base may be any family (families/): our model keeps BERT's names for all of them, so an
+adapter's names are the same whatever the base.
 
 Merging is W += (alpha / r) · B @ A, done here in fp32, so an export never needs ``peft``; ``peft``
 is only used to train. The metadata functions (`read_meta`, `task_config`, `check_base`) are
@@ -22,6 +26,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import families
 from .config import BertConfig, CheckpointError, read_config, weights_file
 
 if TYPE_CHECKING:
@@ -38,7 +43,9 @@ BASE_FIELDS = (
     "intermediate_size",
     "vocab_size",
 )
-TASK_ARCHITECTURES = ("BertForSequenceClassification", "BertForTokenClassification")
+# Every family's architectures with a head (our model builds them all under BERT's names).
+TASK_ARCHITECTURES = tuple(a for a, h in families.ARCHITECTURES.items() if h != "base")
+TIED = "cls.predictions.decoder.weight"  # the masked-LM decoder is the word embeddings: not stored
 # peft's names: its wrapper prefix, and where a fully trained module's copy sits.
 _PEFT_PREFIX = "base_model.model."
 _PEFT_SAVED = ".modules_to_save.default."
@@ -67,6 +74,11 @@ def read_meta(adapter_dir: Path) -> dict[str, Any]:
 def task_config(base: BertConfig, adapter_dir: Path) -> BertConfig:
     """The base config with the adapter's architecture, label names and case embeddings."""
     meta = read_meta(adapter_dir)
+    if meta["architecture"] not in base.family.architectures:
+        raise CheckpointError(
+            f"adapter {adapter_dir} is a {meta['architecture']}, which does not fit a "
+            f"{base.model_type!r} base (expected one of {', '.join(base.family.architectures)})"
+        )
     return dataclasses.replace(
         base,
         architecture=meta["architecture"],
@@ -97,17 +109,21 @@ def base_shape(base: BertConfig) -> dict[str, int]:
 
 
 def load_base(model: torch.nn.Module, base_dir: Path) -> None:
-    """The base checkpoint's encoder tensors into `model.bert`, fp32. A pooler the task model
-    has no use for is dropped; case embeddings are the task model's own (no base has them)."""
-    from .weights import _normalise, read_state_dict
+    """The base checkpoint's encoder tensors into the task model's encoder, fp32, whatever the
+    family (its names mapped onto ours). A pooler the task model has no use for is dropped; case
+    embeddings are the task model's own (no base has them)."""
+    from .weights import normalise, read_state_dict
 
-    keys = {k for k in model.bert.state_dict() if not k.startswith("embeddings.case_embeddings.")}
-    state = _normalise(read_state_dict(weights_file(base_dir)), keys)
+    encoder = getattr(model, families.OUR_PREFIX)
+    keys = {k for k in encoder.state_dict() if not k.startswith("embeddings.case_embeddings.")}
+    state = normalise(read_state_dict(weights_file(base_dir)), keys, model.config.family)
     state = {k: v.float() for k, v in state.items() if k in keys}
+    if not model.config.family.base_pooler:  # ELECTRA, DistilBERT: the adapter brings the pooler
+        keys = {k for k in keys if not k.startswith("pooler.")}
     missing = sorted(keys - set(state))
     if missing:
         raise CheckpointError(f"base {base_dir} lacks encoder tensors: {', '.join(missing[:8])}")
-    model.bert.load_state_dict(state, strict=False)
+    encoder.load_state_dict(state, strict=False)
 
 
 def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
@@ -115,13 +131,13 @@ def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
     import torch
     from safetensors.torch import load_file
 
-    from .bert import ARCHITECTURES
+    from .bert import build
 
     base_dir, adapter_dir = Path(base_dir), Path(adapter_dir)
     check_base(base_dir, adapter_dir)
     meta = read_meta(adapter_dir)
     config = task_config(read_config(base_dir), adapter_dir)
-    model = ARCHITECTURES[config.architecture](config)
+    model = build(config)
 
     load_base(model, base_dir)
     file = adapter_dir / TENSORS_FILE
@@ -156,7 +172,9 @@ def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
         scaling = lora["alpha"] / lora["r"]
         merged[f"{path}.weight"] = state[f"{path}.weight"] + scaling * (b @ a)
     for key, tensor in tensors.items():  # fully trained tensors: the head, maybe the pooler
-        if key not in state:
+        if key == TIED:
+            problems.append(f"{key} (tied to the word embeddings, never stored)")
+        elif key not in state:
             problems.append(f"{key} (no such tensor in {config.architecture})")
         elif tensor.shape != state[key].shape:
             problems.append(f"{key} {tuple(tensor.shape)} (expected {tuple(state[key].shape)})")
@@ -164,8 +182,12 @@ def load_merged(base_dir: Path, adapter_dir: Path) -> torch.nn.Module:
             merged[key] = tensor
     # A head left at its random initialisation would give confident nonsense: insist on it, and
     # on the case embeddings (all zero, they would silently stand for "no case").
-    head = {k for k in state if not k.startswith("bert.") or ".case_embeddings." in k}
-    absent = sorted(head - set(merged))
+    own = (".case_embeddings.",) + (() if config.family.base_pooler else (".pooler.",))
+    head = {
+        k for k in state
+        if not k.startswith(families.OUR_PREFIX + ".") or any(o in k for o in own)
+    }
+    absent = sorted(head - set(merged) - {TIED})
     if absent:
         problems.append(f"trained tensors absent from the adapter: {', '.join(absent)}")
     if problems:

@@ -1,9 +1,12 @@
 """BERT in PyTorch, as in Devlin et al. (2019), with Hugging Face's module names.
 
-Module and parameter names follow `transformers`' modeling_bert, so a checkpoint's state dict loads
-as it is. Attention is written out — matmul, scale by 1/√d, additive mask, softmax, matmul — rather
-than through a fused kernel, so that its probabilities can be graph outputs after ONNX export and
-`head_mask` can switch single heads off.
+Module and parameter names follow `transformers`' modeling_bert, so a BERT state dict loads as it
+is; the other families (families/) map their names onto these and differ only by settings the
+model reads from `config.family`: which embedding parts exist and how positions count, an
+embedding projection (ELECTRA, ALBERT), layers shared across depth (ALBERT), and the activations
+of the heads. Attention is written out — matmul, scale by 1/√d, additive mask, softmax, matmul —
+rather than through a fused kernel, so that its probabilities can be graph outputs after ONNX
+export and `head_mask` can switch single heads off.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from . import families
 from .config import BertConfig
 
 
@@ -22,42 +26,68 @@ def gelu(x: Tensor) -> Tensor:
     return x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
+def gelu_tanh(x: Tensor) -> Tensor:
+    # The tanh approximation (ALBERT's gelu_new), as Hugging Face writes it.
+    inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))
+    return 0.5 * x * (1.0 + torch.tanh(inner))
+
+
 ACTIVATIONS = {
     "gelu": gelu,
-    "gelu_new": lambda x: nn.functional.gelu(x, approximate="tanh"),
+    "gelu_new": gelu_tanh,
+    "gelu_pytorch_tanh": gelu_tanh,
     "relu": torch.relu,
+    "tanh": torch.tanh,
 }
 
 
 class BertEmbeddings(nn.Module):
     """Word + position + segment embeddings, then LayerNorm.
 
-    A task model on an uncased base may add a fourth, `case_embeddings`: one vector per letter
-    case of the token's text (tokenizer.CASES), so that it sees the capitals its vocabulary lost.
-    It starts at zero, i.e. as the base model.
+    Positions count from 0, or (RoBERTa) from after the padding index over the real tokens only.
+    Without segment ids (RoBERTa: any given are ignored, as its tokenizer gives none) the
+    token-type table's first row is added to every token; a
+    family without the table (DistilBERT) adds nothing. A task model on an uncased base may add a
+    fourth, `case_embeddings`: one vector per letter case of the token's text (tokenizer.CASES),
+    so that it sees the capitals its vocabulary lost. It starts at zero, i.e. as the base model.
     """
 
     def __init__(self, c: BertConfig):
         super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.pad_token_id)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size)
+        d, self.pad, family = c.embedding_dim, c.pad_token_id, c.family
+        self.positions_after_padding = family.positions_after_padding
+        self.segments = family.token_type_ids  # else token_type_ids are ignored (RoBERTa's zeros)
+        self.word_embeddings = nn.Embedding(c.vocab_size, d, padding_idx=c.pad_token_id)
+        self.position_embeddings = nn.Embedding(c.max_position_embeddings, d)
+        self.token_type_embeddings = (
+            nn.Embedding(c.type_vocab_size, d) if family.type_embeddings else None
+        )
         self.case_embeddings = None
         if c.case_vocab_size:
-            self.case_embeddings = nn.Embedding(c.case_vocab_size, c.hidden_size)
+            self.case_embeddings = nn.Embedding(c.case_vocab_size, d)
             nn.init.zeros_(self.case_embeddings.weight)
-        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.LayerNorm = nn.LayerNorm(d, eps=c.layer_norm_eps)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
 
     def forward(
-        self, input_ids: Tensor, token_type_ids: Tensor, case_ids: Tensor | None = None
+        self, input_ids: Tensor, token_type_ids: Tensor | None = None, case_ids: Tensor | None = None
     ) -> Tensor:
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-        x = (
-            self.word_embeddings(input_ids)
-            + self.position_embeddings(positions)[None]
-            + self.token_type_embeddings(token_type_ids)
-        )
+        if self.positions_after_padding:  # fairseq's make_positions, as transformers' RoBERTa
+            real = input_ids.ne(self.pad).long()
+            position = self.position_embeddings(torch.cumsum(real, dim=1) * real + self.pad)
+        else:
+            position = self.position_embeddings(
+                torch.arange(input_ids.shape[1], device=input_ids.device)
+            )[None]
+        # Positions (full shape) and segments first, the words last: then the Add before the
+        # LayerNorm has a Gather of a graph input, the pattern onnxruntime fuses into
+        # SkipLayerNormalization, in every family.
+        x = position.expand(input_ids.shape[0], -1, -1)
+        if self.token_type_embeddings is not None:
+            types = self.token_type_embeddings
+            segments = token_type_ids is not None and self.segments
+            x = x + (types(token_type_ids) if segments else types.weight[0])
+        x = x + self.word_embeddings(input_ids)
         if self.case_embeddings is not None:
             if case_ids is None:
                 raise ValueError("this model reads the letter case of each token: pass case_ids")
@@ -137,20 +167,27 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
+    """The layers with weights of their own: one per layer, or (ALBERT) fewer, used in turn."""
+
     def __init__(self, c: BertConfig):
         super().__init__()
-        self.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
+        self.layer = nn.ModuleList(BertLayer(c) for _ in range(c.layer_modules))
 
 
 class BertPooler(nn.Module):
-    """tanh(W·h[CLS] + b): the sentence vector the classification head reads."""
+    """act(W·h[CLS] + b): the sentence vector the classification head reads.
+
+    BERT's and ALBERT's tanh pooler; RoBERTa's classifier.dense (tanh), ELECTRA's (GELU) and
+    DistilBERT's pre_classifier (ReLU) are the same function under other names.
+    """
 
     def __init__(self, c: BertConfig):
         super().__init__()
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.act = ACTIVATIONS[c.family.classifier_activation]
 
     def forward(self, hidden: Tensor) -> Tensor:
-        return torch.tanh(self.dense(hidden[:, 0]))
+        return self.act(self.dense(hidden[:, 0]))
 
 
 class EncoderOutputs(NamedTuple):
@@ -163,13 +200,21 @@ class EncoderOutputs(NamedTuple):
 
 
 class BertModel(nn.Module):
-    """The encoder: embeddings, then N layers; every layer's probabilities and states come back."""
+    """The encoder: embeddings, then N layers; every layer's probabilities and states come back.
 
-    def __init__(self, c: BertConfig, add_pooling_layer: bool = True):
+    `add_pooling_layer` None: as the family's bare encoder checkpoints have it.
+    """
+
+    def __init__(self, c: BertConfig, add_pooling_layer: bool | None = None):
         super().__init__()
         self.config = c
         self.embeddings = BertEmbeddings(c)
+        self.embeddings_project = (
+            nn.Linear(c.embedding_dim, c.hidden_size) if c.project_embeddings else None
+        )
         self.encoder = BertEncoder(c)
+        if add_pooling_layer is None:
+            add_pooling_layer = c.family.base_pooler
         self.pooler = BertPooler(c) if add_pooling_layer else None
 
     def forward(
@@ -183,8 +228,6 @@ class BertModel(nn.Module):
         c = self.config
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
         if head_mask is None:
             head_mask = torch.ones(
                 c.num_hidden_layers, c.num_attention_heads, device=input_ids.device
@@ -192,8 +235,12 @@ class BertModel(nn.Module):
         # Padding keys get -10000 before the softmax: zero weight, and still finite in fp16.
         mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
         x = self.embeddings(input_ids, token_type_ids, case_ids)
+        if self.embeddings_project is not None:
+            x = self.embeddings_project(x)
         hidden_states, attentions = [x], []
-        for i, layer in enumerate(self.encoder.layer):
+        layers, n = self.encoder.layer, c.num_hidden_layers
+        for i in range(n):
+            layer = layers[int(i / (n / len(layers)))]  # ALBERT's group index; else layer i
             x, probs = layer(x, mask, head_mask[i])
             hidden_states.append(x)
             attentions.append(probs)
@@ -207,7 +254,7 @@ class BertForSequenceClassification(nn.Module):
     def __init__(self, c: BertConfig):
         super().__init__()
         self.config = c
-        self.bert = BertModel(c)
+        self.bert = BertModel(c, add_pooling_layer=True)
         self.dropout = nn.Dropout(c.hidden_dropout_prob)
         self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
 
@@ -234,11 +281,13 @@ class BertForTokenClassification(nn.Module):
 
 
 class BertPredictionHeadTransform(nn.Module):
+    """dense → activation → LayerNorm, into the embedding size (smaller for ELECTRA, ALBERT)."""
+
     def __init__(self, c: BertConfig):
         super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-        self.act = ACTIVATIONS[c.hidden_act]
-        self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.dense = nn.Linear(c.hidden_size, c.embedding_dim)
+        self.act = ACTIVATIONS[c.family.mlm_activation or c.hidden_act]
+        self.LayerNorm = nn.LayerNorm(c.embedding_dim, eps=c.layer_norm_eps)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.LayerNorm(self.act(self.dense(x)))
@@ -248,7 +297,7 @@ class BertLMPredictionHead(nn.Module):
     def __init__(self, c: BertConfig):
         super().__init__()
         self.transform = BertPredictionHeadTransform(c)
-        self.decoder = nn.Linear(c.hidden_size, c.vocab_size, bias=False)
+        self.decoder = nn.Linear(c.embedding_dim, c.vocab_size, bias=False)
         self.bias = nn.Parameter(torch.zeros(c.vocab_size))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -277,10 +326,17 @@ class BertForMaskedLM(nn.Module):
         return out._replace(logits=self.cls.predictions(out.hidden_states[:, -1]))
 
 
-# The class that reads each architecture a checkpoint's config.json may name.
-ARCHITECTURES: dict[str, type[nn.Module]] = {
-    "BertModel": BertModel,
-    "BertForSequenceClassification": BertForSequenceClassification,
-    "BertForTokenClassification": BertForTokenClassification,
-    "BertForMaskedLM": BertForMaskedLM,
+# The class that builds what each head (families.HEADS) puts on the encoder, and the class that
+# reads each architecture a checkpoint's config.json may name, in any family.
+HEADS: dict[str, type[nn.Module]] = {
+    "base": BertModel,
+    "sequence-classification": BertForSequenceClassification,
+    "token-classification": BertForTokenClassification,
+    "masked-lm": BertForMaskedLM,
 }
+ARCHITECTURES: dict[str, type[nn.Module]] = {a: HEADS[h] for a, h in families.ARCHITECTURES.items()}
+
+
+def build(c: BertConfig) -> nn.Module:
+    """The model config.json's architecture names, with fresh weights."""
+    return HEADS[c.head](c)

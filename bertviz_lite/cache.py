@@ -24,7 +24,7 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "1"  # bump when export.py changes what it writes
+EXPORT_VERSION = "2"  # bump when export.py changes what it writes
 
 
 def cache_root() -> Path:

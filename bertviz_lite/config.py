@@ -1,8 +1,10 @@
 """A checkpoint's config.json as a BertConfig, and where a checkpoint is (a folder or a hub id).
 
-Kept free of torch: the runtime path reads configs too, and a warm start never imports torch.
-Whatever does not fit — an unknown model_type or architecture, an unreachable hub — is a
-CheckpointError whose message names it.
+Any family in `families` (BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT, ELECTRA, ALBERT) reads into
+the one BertConfig, its field names translated by the family's spec. Kept free of torch: the
+runtime path reads configs too, and a warm start never imports torch. Whatever does not fit — an
+unknown model_type or architecture, an unreachable hub — is a CheckpointError whose message names
+it.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED_MODEL_TYPES = ("bert",)
-ARCHITECTURES = ("BertModel", "BertForSequenceClassification", "BertForTokenClassification",
-                 "BertForMaskedLM")  # fmt: skip
-ACTIVATIONS = ("gelu", "gelu_new", "relu")
+from . import families
+from .families import Family
+
+SUPPORTED_MODEL_TYPES = families.SUPPORTED_MODEL_TYPES
+ARCHITECTURES = tuple(families.ARCHITECTURES)
+ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 HUB_FILES = ["config.json", "*.safetensors", "pytorch_model.bin", "tokenizer.json", "vocab.txt",
-             "tokenizer_config.json", "special_tokens_map.json"]  # fmt: skip
+             "vocab.json", "merges.txt", "tokenizer_config.json",
+             "special_tokens_map.json"]  # fmt: skip
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be read as a supported BERT model; the message says why."""
+    """A checkpoint that cannot be read as a supported model; the message says why."""
 
 
 @dataclass
@@ -43,10 +48,46 @@ class BertConfig:
     case_vocab_size: int = 0  # > 0: the model adds case embeddings (task models on uncased bases)
     id2label: dict[int, str] = field(default_factory=dict)
     architecture: str = "BertModel"
+    model_type: str = "bert"  # picks the family (families/): its names, embeddings and heads
+    embedding_size: int = 0  # ELECTRA, ALBERT: embeddings narrower than hidden_size; 0: the same
+    num_hidden_groups: int = 0  # ALBERT: layer modules shared across the num_hidden_layers
+
+    @property
+    def family(self) -> Family:
+        return families.BY_MODEL_TYPE[self.model_type]
+
+    @property
+    def head(self) -> str:
+        """What the architecture puts on the encoder: one of families.HEADS."""
+        return self.family.architectures[self.architecture]
 
     @property
     def head_size(self) -> int:
         return self.hidden_size // self.num_attention_heads
+
+    @property
+    def embedding_dim(self) -> int:
+        project = self.family.project_embeddings != "never"
+        return self.embedding_size if project and self.embedding_size else self.hidden_size
+
+    @property
+    def project_embeddings(self) -> bool:
+        """Whether a Linear maps the embeddings to hidden_size (ELECTRA, ALBERT)."""
+        rule = self.family.project_embeddings
+        return rule == "always" or (rule == "if-different" and self.embedding_dim != self.hidden_size)
+
+    @property
+    def layer_modules(self) -> int:
+        """How many encoder layers have weights of their own (ALBERT shares them)."""
+        if self.family.shared_layers and self.num_hidden_groups:
+            return self.num_hidden_groups
+        return self.num_hidden_layers
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest input the positions allow; RoBERTa's start after the padding index."""
+        offset = self.pad_token_id + 1 if self.family.positions_after_padding else 0
+        return self.max_position_embeddings - offset
 
     @property
     def labels(self) -> list[str]:
@@ -84,28 +125,34 @@ def read_config(path: Path) -> BertConfig:
         raise CheckpointError(f"{path} has no config.json")
     raw = json.loads(file.read_text())
     model_type = raw.get("model_type", "bert")
-    if model_type not in SUPPORTED_MODEL_TYPES:
+    family = families.for_model_type(model_type)
+    if family is None:
         supported = ", ".join(SUPPORTED_MODEL_TYPES)
         raise CheckpointError(
             f"model_type {model_type!r} is not supported (supported: {supported})"
         )
+    raw = family.read_config(raw)
     if raw.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(
             f"position_embedding_type {raw['position_embedding_type']!r} is not supported"
         )
-    architecture = (raw.get("architectures") or ["BertModel"])[0]
-    if architecture not in ARCHITECTURES:
-        supported = ", ".join(ARCHITECTURES)
+    for name, value in family.requires.items():
+        if raw.get(name, value) != value:
+            raise CheckpointError(f"{name} {raw[name]!r} is not supported (only {value!r})")
+    architecture = (raw.get("architectures") or [family.base_architecture])[0]
+    if architecture not in family.architectures:
+        supported = ", ".join(family.architectures)
         raise CheckpointError(
-            f"architecture {architecture!r} is not supported (supported: {supported})"
+            f"architecture {architecture!r} is not supported for model_type {model_type!r} "
+            f"(supported: {supported})"
         )
     if raw.get("hidden_act", "gelu") not in ACTIVATIONS:
         raise CheckpointError(f"hidden_act {raw['hidden_act']!r} is not supported")
     known = {f.name for f in dataclasses.fields(BertConfig)}
     config = BertConfig(**{k: v for k, v in raw.items() if k in known})
-    config.architecture = architecture
+    config.architecture, config.model_type = architecture, model_type
     config.id2label = {int(k): v for k, v in (raw.get("id2label") or {}).items()}
-    if "Classification" in architecture and not config.id2label:
+    if config.head.endswith("classification") and not config.id2label:
         raise CheckpointError(f"{architecture} checkpoint has no id2label in config.json")
     return config
 

@@ -1,7 +1,8 @@
 """Export our PyTorch BERT to one ONNX file per (weights, variant), with every attention map.
 
-The graph takes input_ids, attention_mask, token_type_ids [batch, seq] and head_mask
-[layers, heads] (and case_ids [batch, seq] when the model has case embeddings), all axes but the
+The graph takes input_ids, attention_mask, token_type_ids [batch, seq] (only for families with
+segment ids: not RoBERTa-like, not DistilBERT) and head_mask [layers, heads] (and case_ids
+[batch, seq] when the model has case embeddings), all axes but the
 model's own sizes dynamic, and returns logits (when the model has a head), attentions [batch,
 layers, heads, seq, seq] and hidden_states [batch, layers+1, seq, hidden]. onnxruntime's
 transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu; attention fusion stays
@@ -26,63 +27,67 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .bert import BertModel
-
 log = logging.getLogger(__name__)
 
 VARIANTS = ("fp32", "int8", "fp16")
-INPUTS = ["input_ids", "attention_mask", "token_type_ids", "head_mask"]
 OPSET = 17
 
 
 def input_names(model: nn.Module) -> list[str]:
-    return INPUTS + (["case_ids"] if model.config.case_vocab_size else [])
+    c = model.config
+    return [
+        "input_ids", "attention_mask", *(["token_type_ids"] if c.family.token_type_ids else []),
+        "head_mask", *(["case_ids"] if c.case_vocab_size else []),
+    ]  # fmt: skip
 
 
 class GraphOutputs(nn.Module):
-    """The model as a function of its inputs returning a flat tuple, as ONNX wants it."""
+    """The model as a function of its inputs (`input_names` order) returning a flat tuple, as
+    ONNX wants it."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        self.names = input_names(model)
         # Eval for good: the exporter restores the wrapper's mode afterwards, recursively, and a
         # wrapper left in training mode would switch dropout on in the model it wraps.
         self.eval()
 
-    def forward(self, input_ids, attention_mask, token_type_ids, head_mask, case_ids=None):
-        out = self.model(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
+    def forward(self, *inputs):
+        out = self.model(**dict(zip(self.names, inputs)))
         rest = (out.attentions, out.hidden_states)
         return rest if out.logits is None else (out.logits, *rest)
 
 
 def output_names(model: nn.Module) -> list[str]:
-    has_head = not isinstance(model, BertModel)
+    has_head = model.config.head != "base"
     return (["logits"] if has_head else []) + ["attentions", "hidden_states"]
 
 
 def example_inputs(
     model: nn.Module, batch: int, length: int, seed: int = 0
 ) -> dict[str, torch.Tensor]:
-    """Random ids with [CLS]-style start, the last row padded, two segments: a realistic batch."""
+    """Random ids (never the padding id), the last row padded, two segments: a realistic batch,
+    keyed in `input_names` order."""
     c = model.config
     g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(1, c.vocab_size, (batch, length), generator=g)
+    ids = torch.randint(1, c.vocab_size - 1, (batch, length), generator=g)
+    ids += (ids >= c.pad_token_id).long()  # skip the padding id: RoBERTa's positions count it
     mask = torch.ones(batch, length, dtype=torch.int64)
     if batch > 1:
         mask[-1, length * 2 // 3 :] = 0
         ids[-1, length * 2 // 3 :] = c.pad_token_id
     types = torch.zeros(batch, length, dtype=torch.int64)
     types[:, length // 2 :] = 1 if c.type_vocab_size > 1 else 0
-    head_mask = torch.ones(c.num_hidden_layers, c.num_attention_heads)
-    inputs = {
+    available = {
         "input_ids": ids,
         "attention_mask": mask,
         "token_type_ids": types,
-        "head_mask": head_mask,
+        "head_mask": torch.ones(c.num_hidden_layers, c.num_attention_heads),
     }
     if c.case_vocab_size:
-        inputs["case_ids"] = torch.randint(0, c.case_vocab_size, (batch, length), generator=g)
-    return inputs
+        available["case_ids"] = torch.randint(0, c.case_vocab_size, (batch, length), generator=g)
+    return {name: available[name] for name in input_names(model)}
 
 
 def to_onnx(model: nn.Module, path: Path) -> None:
@@ -93,7 +98,7 @@ def to_onnx(model: nn.Module, path: Path) -> None:
     axes |= {"attentions": {0: "batch", 3: "sequence", 4: "sequence"},
              "hidden_states": {0: "batch", 2: "sequence"}}  # fmt: skip
     if "logits" in names:
-        sequence_level = model.__class__.__name__ == "BertForSequenceClassification"
+        sequence_level = model.config.head == "sequence-classification"
         axes["logits"] = {0: "batch"} if sequence_level else seq
     example = example_inputs(model, batch=2, length=16)
     with warnings.catch_warnings(), torch.no_grad():
@@ -105,16 +110,19 @@ def to_onnx(model: nn.Module, path: Path) -> None:
 
 
 def optimize(src: Path, dst: Path, model: nn.Module, fp16: bool = False) -> None:
-    """Fuse LayerNorm, SkipLayerNorm and (Bias)Gelu; keep every Softmax (attention fusion off)."""
+    """Fuse LayerNorm, SkipLayerNorm and (Bias/Fast)Gelu; keep every Softmax (attention fusion
+    off). The family names onnxruntime's optimizer type ("bert" fits every family here: our graph
+    is the same code for all)."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
-    options = FusionOptions("bert")
+    c = model.config
+    kind = c.family.onnx_model_type
+    options = FusionOptions(kind)
     options.enable_attention = False  # it would remove the Softmax nodes that feed our outputs
     options.enable_embed_layer_norm = False  # the embedding output is hidden_states[0]
-    c = model.config
     optimized = optimize_model(
-        str(src), "bert", c.num_attention_heads, c.hidden_size, options, opt_level=0
+        str(src), kind, c.num_attention_heads, c.hidden_size, options, opt_level=0
     )
     if fp16:
         optimized.convert_float_to_float16(keep_io_types=True)
@@ -146,7 +154,7 @@ def check(path: Path, model: nn.Module, variant: str) -> dict[str, float]:
     for length in (5, 23):
         inputs = example_inputs(model, batch=2, length=length, seed=length)
         with torch.no_grad():
-            expected = dict(zip(names, GraphOutputs(model)(**inputs)))
+            expected = dict(zip(names, GraphOutputs(model)(*inputs.values())))
         got = dict(zip(names, session.run(None, {k: v.numpy() for k, v in inputs.items()})))
         keep = inputs["attention_mask"].numpy().astype(bool)
         for name in names:

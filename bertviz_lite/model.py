@@ -22,10 +22,11 @@ from .tokenizer import Encoding, Tokenizer, batch_arrays
 log = logging.getLogger(__name__)
 
 VARIANTS = ("auto", "fp32", "int8", "fp16")
+# The app's task for what an architecture puts on the encoder (families.HEADS), in any family.
 TASKS = {
-    "BertForSequenceClassification": "classification",
-    "BertForTokenClassification": "ner",
-    "BertForMaskedLM": "masked-lm",
+    "sequence-classification": "classification",
+    "token-classification": "ner",
+    "masked-lm": "masked-lm",
 }
 
 
@@ -40,7 +41,9 @@ class LoadedModel:
         self.config = config
         self.session = session
         self.variant = variant
-        self.tokenizer = Tokenizer.from_dir(checkpoint, self.config.max_position_embeddings)
+        self.tokenizer = Tokenizer.from_dir(
+            checkpoint, config.max_tokens, config.family.special_tokens.get("mask")
+        )
         self.labels = self.config.labels
 
     @property
@@ -49,7 +52,13 @@ class LoadedModel:
 
     @property
     def task(self) -> str | None:
-        return TASKS.get(self.config.architecture)
+        """"classification", "ner", "masked-lm", or None for a bare encoder."""
+        return TASKS.get(self.config.head)
+
+    @property
+    def mask_token(self) -> str | None:
+        """What to type where a masked-LM model should guess a word ([MASK], <mask>)."""
+        return self.tokenizer.mask_token
 
     def head_mask(self, head_mask: np.ndarray | list | None) -> np.ndarray:
         """A valid [layers, heads] float32 mask; None means every head on."""
@@ -84,7 +93,7 @@ class LoadedModel:
             if logits is not None and logits.ndim == 2:
                 logits = logits[:n]
             results.append(Analysis(
-                tokens=enc.tokens, word_ids=enc.word_ids,
+                tokens=enc.display_tokens, word_ids=enc.word_ids,
                 attentions=np.ascontiguousarray(out["attentions"][row, :, :, :n, :n], np.float32),
                 hidden_states=np.ascontiguousarray(out["hidden_states"][row, :, :n], np.float32),
                 predictions=self._predictions(logits, enc), truncated=enc.truncated,
@@ -99,8 +108,9 @@ class LoadedModel:
             return predictions.classification(logits, self.labels)
         if self.task == "ner":
             return predictions.entities(logits, self.labels, enc)
-        token = self.tokenizer.backend.id_to_token
-        return predictions.masked_words(logits, enc, token, self.tokenizer.token_id("[MASK]"))
+        return predictions.masked_words(
+            logits, enc, self.tokenizer.readable_token, self.tokenizer.mask_id
+        )
 
 
 def pick_variant(variant: str, device: str) -> str:

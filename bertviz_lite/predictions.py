@@ -1,8 +1,10 @@
 """A task head's logits as a person reads them: label probabilities, entities, masked-word guesses.
 
-Pure NumPy. Named entities are word-level: a word is read at its first sub-token (the one the model
-was trained on), the sentence's tags are the most probable sequence that BIO allows (`bio_path`),
-they are merged into spans, and each span carries its character offsets into the text it came from.
+Pure NumPy. Named entities are word-level, words as the tokenizer itself splits them (its word ids
+and offsets, so WordPiece, byte-level BPE and SentencePiece all work alike): a word is read at its
+first sub-token (the one the model was trained on), the sentence's tags are the most probable
+sequence that BIO allows (`bio_path`), they are merged into spans, and each span carries its
+character offsets into the text it came from.
 """
 
 from __future__ import annotations
@@ -74,27 +76,29 @@ def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
             continue
         words.append({"word_id": w, "sequence": enc.sequence_ids[t], "start": start, "end": end})
         first_tokens.append(t)
+    keep = [i for i, word in enumerate(words) if word["end"] > word["start"]]
+    words, first_tokens = [words[i] for i in keep], [first_tokens[i] for i in keep]  # not spaces
     for sequence in (0, 1):  # each sentence of a pair is tagged on its own
         group = [i for i, word in enumerate(words) if word["sequence"] == sequence]
         rows = log_probs[[first_tokens[i] for i in group]]
         for i, row, tag in zip(group, rows, bio_path(rows, labels)):
             words[i].update(tag=labels[tag], score=float(np.exp(row[tag])))
     spans: list[dict] = []
-    for word in words:
+    for index, word in enumerate(words):
         prefix, _, kind = word["tag"].partition("-")
         last = spans[-1] if spans else None
         extends = (
             prefix == "I"
             and last is not None
             and (last["label"], last["sequence"]) == (kind, word["sequence"])
-            and last["_last"] == word["word_id"] - 1
+            and last["_last"] == index - 1
         )
         if extends:
-            last.update(end=word["end"], _last=word["word_id"])
+            last.update(end=word["end"], _last=index)
             last["_scores"].append(word["score"])
         elif prefix in ("B", "I"):  # an I- without its B- still starts an entity
             spans.append({"label": kind, "start": word["start"], "end": word["end"],
-                          "sequence": word["sequence"], "_last": word["word_id"],
+                          "sequence": word["sequence"], "_last": index,
                           "_scores": [word["score"]]})  # fmt: skip
     for span in spans:
         source = enc.text if span["sequence"] == 0 else enc.pair or ""
@@ -106,9 +110,11 @@ def entities(logits: np.ndarray, labels: list[str], enc: Encoding) -> dict:
 
 
 def masked_words(
-    logits: np.ndarray, enc: Encoding, token: Callable[[int], str], mask_id: int, k: int = 5
-) -> dict:
-    """The k likeliest tokens at each [MASK] position."""
+    logits: np.ndarray, enc: Encoding, token: Callable[[int], str], mask_id: int | None,
+    k: int = 5,
+) -> dict:  # fmt: skip
+    """The k likeliest tokens at each position of the mask token (`mask_id`: [MASK], <mask>),
+    each shown by `token` (the tokenizer's readable form)."""
     guesses = []
     for t, token_id in enumerate(enc.ids):
         if token_id != mask_id:
@@ -136,7 +142,7 @@ def ablation_delta(before: dict, after: dict) -> dict:
 
     classification: label before/after and each label's probability change, largest first.
     ner: entities added, removed, relabelled (same span, new label) and kept (score change).
-    masked-lm: each [MASK]'s top guess before/after.
+    masked-lm: each mask token's top guess before/after.
     """
     if not before or not after:
         raise ValueError("both predictions are needed (a bare encoder has none)")

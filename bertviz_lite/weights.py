@@ -1,28 +1,24 @@
-"""Hugging Face BERT weights into our PyTorch model, under the names `transformers` uses.
+"""Hugging Face weights into our PyTorch model, under the names `transformers` uses.
 
-model.safetensors or pytorch_model.bin, from BertModel, BertForSequenceClassification,
-BertForTokenClassification or BertForMaskedLM. A missing, unexpected or wrongly shaped tensor is a
-CheckpointError that names it.
+model.safetensors or pytorch_model.bin of any supported family (families/) and architecture: the
+family's rules turn its checkpoint's names into our model's (BERT's) names. A missing, unexpected
+or wrongly shaped tensor is a CheckpointError that names it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .bert import ARCHITECTURES
+from .bert import build
 from .config import CheckpointError, read_config, weights_file
+from .families import OUR_PREFIX, Family
 
 log = logging.getLogger(__name__)
-
-# Tensors that checkpoints carry but our model has no use for, on purpose.
-IGNORED_KEYS = re.compile(
-    r"(^|\.)position_ids$|^cls\.seq_relationship\.|^cls\.predictions\.decoder\.bias$"
-)
+TIED = "cls.predictions.decoder.weight"  # the masked-LM decoder shares the word embeddings
 
 
 def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
@@ -33,21 +29,25 @@ def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
     return torch.load(file, map_location="cpu", weights_only=True)
 
 
-def _normalise(state: dict[str, torch.Tensor], expected: set[str]) -> dict[str, torch.Tensor]:
-    """Map a checkpoint's names onto ours: old gamma/beta names, a `bert.` prefix or its absence."""
+def normalise(
+    state: dict[str, torch.Tensor], expected: set[str], family: Family
+) -> dict[str, torch.Tensor]:
+    """A checkpoint's tensors under our names: the family's names mapped onto ours, a task
+    checkpoint read as a bare encoder (prefix dropped, its head left) or a bare encoder's weights
+    under a task model (prefix added). Names that fit nothing are kept as the checkpoint has them,
+    for the error to name."""
     out = {}
     for key, tensor in state.items():
-        key = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", key)
-        key = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
-        if key not in expected and key.startswith("bert.") and key[5:] in expected:
-            key = key[5:]  # a task checkpoint read as a bare encoder
-        elif key not in expected and "bert." + key in expected:
-            key = "bert." + key  # a bare encoder's weights under a task model
-        if IGNORED_KEYS.search(key):
-            continue
-        if key not in expected and (key.startswith("cls.") or ".pooler." in "." + key):
-            continue  # heads and pooler of another architecture than the one we build
-        out[key] = tensor
+        names = [n for c in family.candidates(key) for n in (c, c.removeprefix(OUR_PREFIX + "."))]
+        name = next((n for n in names if n in expected), None)
+        if name is None:
+            ours = names[0]
+            if family.is_ignored(ours):
+                continue
+            if ours.startswith("cls.") or ".pooler." in "." + ours:
+                continue  # heads and pooler of another architecture than the one we build
+            name = key
+        out[name] = tensor
     return out
 
 
@@ -58,14 +58,14 @@ def load_model(path: Path, state: dict[str, torch.Tensor] | None = None) -> nn.M
     """
     config = read_config(path)
     architecture = config.architecture
-    model = ARCHITECTURES[architecture](config)
+    model = build(config)
     expected = model.state_dict()
     if state is None:
         state = read_state_dict(weights_file(path))
-    state = _normalise(state, set(expected))
-    tied = "cls.predictions.decoder.weight"
-    if tied in expected and tied not in state and "bert.embeddings.word_embeddings.weight" in state:
-        state[tied] = state["bert.embeddings.word_embeddings.weight"]
+    state = normalise(state, set(expected), config.family)
+    embeddings = f"{OUR_PREFIX}.embeddings.word_embeddings.weight"
+    if TIED in expected and TIED not in state and embeddings in state:
+        state[TIED] = state[embeddings]
     problems = []
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

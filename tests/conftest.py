@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny random BERT checkpoints written by `transformers`, and a private cache.
+"""Shared fixtures: tiny random BERT checkpoints written by `transformers`, and a private cache;
+tiny checkpoints of every family and head (families/tiny_families.py, for tests/families/),
+built and exported once per session on first use.
 
 The checkpoints are saved with `save_pretrained`, so their file layout and tensor names are
 exactly those of real Hugging Face checkpoints; no hub is involved.
@@ -12,54 +14,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from tiny_checkpoints import (  # noqa: F401  (kept importable from conftest as before)
+    LABELS,
+    SPECIALS,
+    TINY,
+    WORDS,
+    assert_close_unpadded,
+    random_batch,
+    write_checkpoint,
+)
 
 # A private export cache for the whole test session, set before bertviz_lite reads it.
 os.environ.setdefault("BERTVIZ_LITE_CACHE", tempfile.mkdtemp(prefix="bertviz-lite-test-cache-"))
-
-WORDS = [
-    *"the cat dog sat on mat a was happy sad and it is big small red blue house run ran".split(),
-    *"play ##s ##ing ##ed ##ly un ##able new york paris london john mary went to . , ! ?".split(),
-]
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-TINY = dict(
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=64,
-    type_vocab_size=2,
-)
-LABELS = {
-    "BertForSequenceClassification": ["negative", "positive", "neutral"],
-    "BertForTokenClassification": ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"],
-}
-
-
-def write_checkpoint(
-    path: Path, architecture: str = "BertModel", seed: int = 0, **overrides
-) -> Path:
-    """A random BERT checkpoint of the given architecture, as transformers saves it."""
-    import torch
-    import transformers
-
-    torch.manual_seed(seed)
-    vocab = SPECIALS + WORDS
-    labels = LABELS.get(architecture, [])
-    config = transformers.BertConfig(
-        vocab_size=len(vocab),
-        **{**TINY, **overrides},
-        id2label=dict(enumerate(labels)) or None,
-        label2id={v: k for k, v in enumerate(labels)} or None,
-    )
-    model = getattr(transformers, architecture)(config)
-    with torch.no_grad():  # random LayerNorm and biases too, so that nothing can hide behind zeros
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    (path / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -80,24 +46,6 @@ def minilm_dir() -> Path:
     from bertviz_lite import catalog
 
     return catalog.checkpoint_dir(catalog.entries()["minilm"])
-
-
-def random_batch(vocab_size: int, lengths: list[int], seed: int = 0, pair_at: int | None = None):
-    """int64 arrays for a right-padded batch of random ids: [CLS] … [SEP], segments after pair_at."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    width = max(lengths)
-    ids = np.zeros((len(lengths), width), np.int64)
-    mask = np.zeros_like(ids)
-    types = np.zeros_like(ids)
-    for row, n in enumerate(lengths):
-        ids[row, :n] = rng.integers(5, vocab_size, n)
-        ids[row, 0], ids[row, n - 1] = 2, 3
-        mask[row, :n] = 1
-        if pair_at is not None and pair_at < n:
-            types[row, pair_at:n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 @pytest.fixture(scope="session")
@@ -133,18 +81,36 @@ def hf_forward():
     return forward
 
 
-def assert_close_unpadded(ours, theirs, mask, atol_attn=1e-4, atol=1e-3):
-    """Compare (logits, attentions, hidden_states) where the tokens are real."""
-    import numpy as np
+# --- every family (tests/families/) -----------------------------------------------------------
 
-    from bertviz_lite.export import unpadded
 
-    keep = mask.astype(bool)
-    for name, a, b, tol in zip(
-        ("logits", "attentions", "hidden_states"), ours, theirs, (atol, atol_attn, atol)
-    ):
-        if a is None and b is None:
-            continue
-        where = np.broadcast_to(unpadded(name, a.ndim, keep), a.shape)
-        delta = float(np.abs(a - b)[where].max())
-        assert delta <= tol, f"{name}: max |Δ| {delta:.2e} > {tol}"
+@pytest.fixture(scope="session")
+def family_checkpoint(tmp_path_factory):
+    """family, head → the folder of a tiny checkpoint with its tokenizer, written once."""
+    made: dict[tuple[str, str], Path] = {}
+    root = tmp_path_factory.mktemp("families")
+
+    def get(family: str, head: str) -> Path:
+        if (family, head) not in made:
+            from tiny_families import write  # tests/families/, on the path of its tests
+
+            made[family, head] = write(root / f"{family}-{head}", family, head, seed=len(made))
+        return made[family, head]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def family_model(family_checkpoint):
+    """family, head, variant → bv.load of that tiny checkpoint (exported once, kept open)."""
+    import bertviz_lite as bv
+
+    loaded = {}
+
+    def get(family: str, head: str, variant: str = "fp32"):
+        if (family, head, variant) not in loaded:
+            path = family_checkpoint(family, head)
+            loaded[family, head, variant] = bv.load(str(path), variant=variant, progress=False)
+        return loaded[family, head, variant]
+
+    return get

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import random_batch, write_checkpoint
+from tiny_checkpoints import random_batch, write_checkpoint
 
 from bertviz_lite import adapter
 from bertviz_lite.bert import ARCHITECTURES
@@ -241,3 +241,30 @@ def test_round_trip_through_onnx(base, tmp_path, cases):
         _rewrite(tmp_path, lambda t: t.pop("bert.embeddings.case_embeddings.weight"))
         with pytest.raises(CheckpointError, match="case_embeddings"):
             adapter.load_merged(base, tmp_path)
+
+
+def test_masked_lm_head_adapter(base, tmp_path):
+    """A masked-LM adapter: the trained transform and bias are stored, the decoder (tied to the
+    word embeddings) is not, and merging gives the model back."""
+    config = dataclasses.replace(read_config(base), architecture="BertForMaskedLM")
+    torch.manual_seed(3)
+    model = ARCHITECTURES["BertForMaskedLM"](config)
+    adapter.load_base(model, base)
+    head = ["cls.predictions.transform", "cls.predictions.bias"]
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.startswith("cls."):
+                p.copy_(torch.randn_like(p))
+    meta = {"base": "tiny", "base_config": {"name": "tiny", **adapter.base_shape(config)},
+            "architecture": "BertForMaskedLM", "id2label": {}, "lora": None,
+            "modules_to_save": head}  # fmt: skip
+    adapter.save(model.eval(), tmp_path, meta, dtype="float32")
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "adapter.safetensors"), "pt") as f:
+        keys = set(f.keys())
+    assert keys and not any(k.startswith(("bert.", "cls.predictions.decoder")) for k in keys)
+    merged = adapter.load_merged(base, tmp_path)
+    assert merged.cls.predictions.decoder.weight is merged.bert.embeddings.word_embeddings.weight
+    batch = random_batch(config.vocab_size, [9, 5])
+    np.testing.assert_allclose(logits(merged, batch), logits(model, batch), atol=1e-5, rtol=0)

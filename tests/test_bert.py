@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import assert_close_unpadded, random_batch
+from tiny_checkpoints import assert_close_unpadded, random_batch
 
 from bertviz_lite.bert import BertForTokenClassification
 from bertviz_lite.tokenizer import CASES

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import onnx
 import pytest
-from conftest import assert_close_unpadded, random_batch
+from tiny_checkpoints import assert_close_unpadded, random_batch
 
 import bertviz_lite as bv
 from bertviz_lite.tokenizer import batch_arrays

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 import torch
-from conftest import write_checkpoint
 from safetensors.torch import load_file, save_file
+from tiny_checkpoints import write_checkpoint
 
 from bertviz_lite.config import CheckpointError
 from bertviz_lite.weights import load_model

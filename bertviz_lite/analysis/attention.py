@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..tokenizer import SPACE, Encoding
+
 DIRECTIONS = ("all", "A→A", "A→B", "B→A", "B→B")
 # ASCII spellings accepted too, so a URL parameter or a CLI flag need not carry "→".
 _DIRECTION_ALIASES = {d.replace("→", "->"): d for d in DIRECTIONS if "→" in d}
@@ -63,7 +65,7 @@ def rollout(attentions: np.ndarray, add_residual: bool = True) -> np.ndarray:
     return out.astype(np.float32)
 
 
-# --- words instead of WordPiece tokens ---------------------------------------------------------
+# --- words instead of sub-word tokens ----------------------------------------------------------
 
 
 def word_spans(
@@ -72,7 +74,8 @@ def word_spans(
     """Token indices of each display unit, in order.
 
     Consecutive tokens of one word (same word id, same sentence) form one unit; every special
-    token ([CLS], [SEP]: word id None) is a unit of its own.
+    token ([CLS], [SEP], <s>, </s>: word id None) is a unit of its own. The word ids are the
+    tokenizer's own, so WordPiece (##), byte-level BPE (Ġ) and SentencePiece (▁) merge alike.
     """
     seqs = list(sequence_ids) if sequence_ids is not None else [None] * len(word_ids)
     if len(seqs) != len(word_ids):
@@ -116,20 +119,45 @@ def merge_to_words(matrix: np.ndarray, units: Sequence[Sequence[int]]) -> np.nda
     return (row_mean @ m.astype(np.float64) @ col_sum).astype(np.float32)
 
 
-def unit_labels(tokens: Sequence[str], units: Sequence[Sequence[int]]) -> list[str]:
-    """One label per unit, WordPiece pieces joined: ["token", "##ization"] → "tokenization"."""
+def unit_labels(
+    tokens: Sequence[str], units: Sequence[Sequence[int]], encoding: Encoding | None = None
+) -> list[str]:
+    """One label per unit.
+
+    With the `encoding` (Analysis.encoding), a word is the text it covers, as written ("Paris",
+    "tokenization,"): its tokens' offsets into its sentence. Without it, or for special tokens,
+    the readable pieces (Analysis.tokens) joined: ["token", "##ization"] → "tokenization".
+    """
     labels = []
     for unit in units:
-        pieces = [tokens[i] for i in unit]
-        labels.append(pieces[0] + "".join(p.removeprefix("##") for p in pieces[1:]))
+        label = _written(encoding, unit) if encoding is not None else None
+        if label is None:
+            pieces = [tokens[i] for i in unit]
+            if len(pieces) > 1:  # a lone word-boundary piece (␣) says nothing about the word
+                pieces = [p for p in pieces if p != SPACE] or pieces
+            label = pieces[0] + "".join(p.removeprefix("##") for p in pieces[1:])
+        labels.append(label)
     return labels
+
+
+def _written(encoding: Encoding, unit: Sequence[int]) -> str | None:
+    """The text a unit's tokens cover in their sentence, or None (special tokens, no offsets)."""
+    sequence = encoding.sequence_ids[unit[0]]
+    if sequence is None or encoding.word_ids[unit[0]] is None:
+        return None
+    spans = [encoding.offsets[i] for i in unit if encoding.offsets[i][1] > encoding.offsets[i][0]]
+    if not spans:
+        return None
+    text = encoding.sentence(sequence)[min(a for a, _ in spans) : max(b for _, b in spans)]
+    return text.strip() or None
 
 
 # --- filters -----------------------------------------------------------------------------------
 
 
 def content_mask(word_ids: Sequence[int | None]) -> np.ndarray:
-    """bool [T]: True for text tokens, False for [CLS]/[SEP] (word id None)."""
+    """bool [T]: True for text tokens, False for the special tokens the tokenizer adds ([CLS],
+    [SEP], <s>, </s>: word id None)."""
     return np.array([w is not None for w in word_ids], bool)
 
 

@@ -1,0 +1,117 @@
+"""Every family and head: our PyTorch model, our ONNX file and transformers' eager model agree.
+
+Tiny random checkpoints written by transformers' own classes, tokenized by the family's own
+tokenizer, at two batch widths other than the export example's (16), with padding in each batch.
+int8 keeps the decisions that are not near-ties; onnxruntime fuses the same ops in every family.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from tiny_families import FAMILIES, HEADS
+
+from bertviz_lite.export import unpadded
+from bertviz_lite.tokenizer import batch_arrays
+from bertviz_lite.weights import load_model
+
+BATCHES = [
+    [("The cat sat on the mat.", "Mary went to Paris."), ("John ran!", None),
+     ("A big red house was sad and happy.", None)],
+    [("Unbelievably, New York", None), ("The dog ran to London.", "It was fun.")],
+]  # fmt: skip
+TOLERANCE = {"attentions": 1e-4, "hidden_states": 1e-3, "logits": 1e-3}
+CASES = [(f, h) for f in FAMILIES for h in HEADS]
+
+
+def arrays_for(loaded, batch) -> dict[str, np.ndarray]:
+    """The model's inputs for a batch of (text, pair), as the app builds them."""
+    encodings = [loaded.tokenizer.encode(text, pair) for text, pair in batch]
+    arrays = batch_arrays(encodings, loaded.config.pad_token_id, loaded.session.inputs)
+    return {k: v for k, v in arrays.items() if k in loaded.session.inputs}
+
+
+def worst(got: dict, expected: dict, mask: np.ndarray) -> dict[str, float]:
+    keep = mask.astype(bool)
+    out = {}
+    for name, b in expected.items():
+        a = got[name]
+        assert a.shape == b.shape, f"{name}: shape {a.shape}, expected {b.shape}"
+        where = np.broadcast_to(unpadded(name, a.ndim, keep), a.shape)
+        out[name] = float(np.abs(a - b)[where].max())
+    return out
+
+
+@pytest.mark.parametrize(("family", "head"), CASES)
+def test_torch_and_onnx_match_transformers(family_checkpoint, family_model, hf_forward, family,
+                                           head):  # fmt: skip
+    path = family_checkpoint(family, head)
+    ours, loaded = load_model(path), family_model(family, head)
+    widths = set()
+    for batch in BATCHES:
+        arrays = arrays_for(loaded, batch)
+        mask = arrays["attention_mask"]
+        widths.add(mask.shape[1])
+        assert mask.min() == 0, "each batch has padding"
+        logits, attentions, hidden = hf_forward(path, arrays)
+        expected = {"attentions": attentions, "hidden_states": hidden}
+        if logits is not None:
+            expected["logits"] = logits
+        with torch.no_grad():
+            out = ours(**{k: torch.from_numpy(v) for k, v in arrays.items()})
+        torch_out = {k: getattr(out, k).numpy() for k in expected}
+        onnx_out = loaded.session.run(**arrays, head_mask=loaded.head_mask(None))
+        for who, got in (("torch", torch_out), ("onnx fp32", onnx_out)):
+            for name, delta in worst(got, expected, mask).items():
+                assert delta <= TOLERANCE[name], f"{who} {name}: max |Δ| {delta:.2e}"
+    assert len(widths) == 2 and 16 not in widths  # two lengths, neither the export example's
+
+
+@pytest.mark.parametrize(("family", "head"), [c for c in CASES if c[1] != "base"])
+def test_int8_keeps_the_decisions(family_model, family, head):
+    """int8 keeps every text's class, and each token's argmax wherever fp32's best two logits
+    are not a near-tie (gap > 0.02: random tiny heads have many, over a 150-word vocabulary more),
+    and at 90% of the positions or more overall."""
+    fp32, int8 = family_model(family, head), family_model(family, head, "int8")
+    arrays = arrays_for(fp32, BATCHES[0] + BATCHES[1][:1])
+    a = fp32.session.run(**arrays, head_mask=fp32.head_mask(None))["logits"]
+    b = int8.session.run(**arrays, head_mask=int8.head_mask(None))["logits"]
+    if a.ndim == 3:  # one decision per real token
+        keep = arrays["attention_mask"].astype(bool)
+        a, b = a[keep], b[keep]
+    top2 = np.sort(a, -1)[:, -2:]
+    decided = top2[:, 1] - top2[:, 0] > 0.02
+    same = a.argmax(-1) == b.argmax(-1)
+    assert same[decided].all() and same.mean() >= 0.9
+    assert same.all() or head != "sequence-classification"
+
+
+# What onnxruntime's optimizer (model_type "bert", attention fusion off) makes of each family's
+# graph, 2 layers: every LayerNorm after a residual or the embeddings becomes SkipLayerNorm
+# (2 per layer + the embeddings), the feed-forward's GELU becomes BiasGelu (erf GELU) or FastGelu
+# (ALBERT's tanh GELU); the sequence head's activation stays a plain op (Tanh; ELECTRA's GELU is
+# fused without its bias; DistilBERT's ReLU); the masked-LM transform adds a LayerNormalization
+# (no residual to fuse) and one more (Bias/Fast)Gelu.
+GELU = {f: "FastGelu" if f == "albert" else "BiasGelu" for f in FAMILIES}
+HEAD_ACTIVATION = {f: {"electra": "Gelu", "distilbert": "Relu"}.get(f, "Tanh") for f in FAMILIES}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fusions_per_family(family_model, family):
+    for head in HEADS:
+        loaded = family_model(family, head)
+        ops = Counter(n.op_type for n in onnx.load(str(loaded.session.path)).graph.node)
+        layers = loaded.config.num_hidden_layers
+        mlm = head == "masked-lm"
+        assert ops["Softmax"] == layers, head  # every probability map stays an output
+        assert ops["SkipLayerNormalization"] == 2 * layers + 1, head
+        assert ops[GELU[family]] == layers + mlm, head
+        assert ops["LayerNormalization"] == mlm, head
+        assert ops["Erf"] == 0 and ops["Pow"] == 0, head  # no GELU left unfused
+        assert ops[HEAD_ACTIVATION[family]] == (head == "sequence-classification"), head
+        assert not {"Attention", "MultiHeadAttention", "EmbedLayerNormalization"} & set(ops)
+        assert ops["CumSum"] == (family in ("roberta", "xlm-roberta", "camembert"))
