@@ -200,9 +200,12 @@ class Rerun:
     def __init__(self, state: ViewState, text: str, pair: str | None):
         self.state, self.text, self.pair = state, text, pair
 
-    def __call__(self, head_mask: np.ndarray | None = None, model: str | None = None) -> Analysis:
-        return analysis(model or self.state.model, self.text, self.pair, head_mask,
-                        self.state.variant)  # fmt: skip
+    def __call__(self, head_mask: np.ndarray | None = None, model: str | None = None,
+                 text: str | None = None) -> Analysis:  # fmt: skip
+        """The analysis with heads off, through another model, or of another text (a word
+        replaced by the mask token)."""
+        return analysis(model or self.state.model, self.text if text is None else text,
+                        self.pair, head_mask, self.state.variant)  # fmt: skip
 
     @property
     def model(self) -> LoadedModel:

@@ -116,6 +116,9 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
         return gr.Checkbox(value=value, label=c.label)
     if c.kind == "multiselect":
         return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
+    if c.kind == "number":
+        low, high = c.bounds(shape)
+        return gr.Number(value, minimum=low, maximum=high, precision=0, label=c.label)
     raise ValueError(f"unknown control kind {c.kind!r}")
 
 
@@ -129,6 +132,10 @@ def output_widget(o: Output) -> gr.components.Component:
         "label": lambda: gr.Label(label=o.label, **options),
         "entities": lambda: gr.HighlightedText(label=o.label, combine_adjacent=False, **options),
         "text": lambda: gr.Textbox(label=o.label, interactive=False, **options),
+        # Words a person clicks (one span each): a list of (text, tag or None).
+        "words": lambda: gr.HighlightedText(label=o.label, combine_adjacent=False,
+                                            show_legend=False, color_map={"hidden": "#ffb347"},
+                                            **options),
         "file": lambda: gr.File(label=o.label, **options),
     }
     return kinds[o.kind]()
@@ -238,7 +245,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
             page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
                     show_progress="hidden", concurrency_id="model")  # fmt: skip
             if view.clickable:
-                click_outs = ["layer", "head", "tabs", "view", *view_outs["head"]]
+                click_outs = [*CONTROLS, "tabs", "view", *every_view]
                 page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
                         click_outs, api_visibility="private")  # fmt: skip
 
@@ -313,7 +320,7 @@ def _clicker(name: str) -> Callable[..., dict[str, Any]]:
     def clicked(event: gr.SelectData, **values) -> dict[str, Any]:
         state = _state(values)
         r, _ = events.run_inputs(state.model, state.text, state.pair, state.variant)
-        change = VIEWS[name].select(r, state, tuple(event.index))
+        change = VIEWS[name].select(r, state, event.index)
         if not change:
             return {}
         state = state.replace(**change)

@@ -36,7 +36,7 @@ def from_values(values: Mapping[str, Any], shape: Shape) -> ViewState:
         value = values.get(name)
         if value is None:
             continue
-        if control.kind == "slider":
+        if control.kind in ("slider", "number"):
             value = round(float(value)) if float(control.step).is_integer() else float(value)
         elif control.kind == "checkbox":
             value = bool(value)

@@ -10,6 +10,7 @@ from .compare import CompareView
 from .embeddings import EmbeddingsView
 from .explain import ExplainView
 from .export import ExportView
+from .fill_mask import FillMaskView
 from .head import HeadView
 from .overview import OverviewView
 
@@ -19,6 +20,7 @@ REGISTRY: tuple[View, ...] = (
     EmbeddingsView(),
     AblationView(),
     ExplainView(),
+    FillMaskView(),
     CompareView(),
     ExportView(),
 )

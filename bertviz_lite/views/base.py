@@ -68,7 +68,8 @@ FIELDS = ("text", "pair", "model", "view", "variant")  # a ViewState's own field
 
 @dataclass(frozen=True)
 class Control:
-    """One setting of a view, as a widget: "slider", "radio", "checkbox" or "multiselect".
+    """One setting of a view, as a widget: "slider", "number", "radio", "checkbox" or
+    "multiselect".
 
     A slider's `high` (and `default`) may be "layers" or "heads": they follow the loaded model;
     a `default` may also be a function of the model's Shape. `choices`
@@ -134,7 +135,8 @@ def _sized(value: Any, shape: tuple) -> Any:
 
 @dataclass(frozen=True)
 class Output:
-    """One thing a view draws: "plot", "html", "image", "label", "entities", "text" or "file".
+    """One thing a view draws: "plot", "html", "image", "label", "entities", "words" (clickable
+    spans: a list of (text, tag or None)), "text" or "file".
 
     Outputs with the same `row` sit side by side. An `on_demand` output is drawn only when its
     button (labelled so) is clicked: `render` gets `parts={name}` then, and leaves it out
@@ -177,6 +179,7 @@ class View:
         """A value per output (only those in `parts` when given) for this analysis and state."""
         raise NotImplementedError
 
-    def select(self, r: Analysis, state: ViewState, index: tuple[int, int]) -> dict[str, Any]:
-        """Settings (and possibly "view") to change after a click on `clickable` at `index`."""
+    def select(self, r: Analysis, state: ViewState, index: Any) -> dict[str, Any]:
+        """Settings (and possibly "view") to change after a click on `clickable` at `index` (a
+        pixel [x, y] of an image, a span's number in a highlighted text)."""
         return {}

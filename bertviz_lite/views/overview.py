@@ -97,7 +97,7 @@ class OverviewView(View):
             return {"full": export_image(image, key, "every-head.png")}
         return {"grid": overview_image(r.attentions)}
 
-    def select(self, r: Analysis, state: ViewState, index: tuple[int, int]) -> dict[str, Any]:
+    def select(self, r: Analysis, state: ViewState, index: Any) -> dict[str, Any]:
         layers, heads = r.attentions.shape[:2]
         hit = head_at(index[0], index[1], len(r.tokens), layers, heads)
         return {} if hit is None else {"layer": hit[0] + 1, "head": hit[1] + 1, "view": "head"}
