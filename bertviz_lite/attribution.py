@@ -115,11 +115,12 @@ def units_of(enc: Encoding, words: bool) -> list[list[int]]:
 
 
 def _mask_id(model: Any) -> int:
+    """The tokenizer's mask token ([MASK], <mask>); its unknown token where it has none."""
     tok = model.tokenizer
-    mask = getattr(tok, "mask_id", None)
-    if mask is None:
-        mask = tok.token_id("[MASK]")
-    return int(mask if mask is not None else tok.token_id("[UNK]") or 0)
+    if tok.mask_id is not None:
+        return int(tok.mask_id)
+    unknown = next((tok.token_id(t) for t in ("[UNK]", "<unk>") if tok.token_id(t) is not None), 0)
+    return int(unknown)
 
 
 def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None,

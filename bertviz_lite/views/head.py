@@ -26,7 +26,7 @@ class HeadView(View):
         Control("source", "Show", "radio", "head", choices=SOURCES),
         Control("style", "As", "radio", "heatmap", choices=STYLES),
         Control("words", "Merge sub-words into words", "checkbox", False),
-        Control("special", "Show [CLS] and [SEP]", "checkbox", True),
+        Control("special", "Show special tokens ([CLS], [SEP], <s>…)", "checkbox", True),
         Control("segment", "Sentence pair: from → to", "radio", "all", choices=SEGMENTS),
         Control("threshold", "Hide links below", "slider", 0.0, high=0.5, step=0.01),
     )

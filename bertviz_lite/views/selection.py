@@ -64,7 +64,7 @@ def select(analysis: Analysis, state: ViewState) -> Matrix:
     if state.words:
         units = word_spans(word_ids, analysis.encoding.sequence_ids)
         m = merge_to_words(m, units)
-        tokens = unit_labels(tokens, units)
+        tokens = unit_labels(tokens, units, analysis.encoding)  # words as written
         types = types[[u[0] for u in units]]
         word_ids = [word_ids[u[0]] for u in units]
     index = np.arange(len(tokens))

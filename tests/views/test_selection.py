@@ -12,7 +12,7 @@ def test_head_and_words(pair, state):
     m = select(pair, state.replace(layer=3, head=4))
     np.testing.assert_array_equal(m.values, pair.attentions[2, 3])
     w = select(pair, state.replace(layer=3, head=4, words=True))
-    assert "tokenization" in w.rows and len(w.rows) < len(m.rows)
+    assert "Tokenization" in w.rows and len(w.rows) < len(m.rows)  # the word as written
     np.testing.assert_allclose(w.values.sum(-1), 1, atol=1e-5)
 
 
