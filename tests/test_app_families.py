@@ -1,0 +1,82 @@
+"""Your own model of any family in the app: `python app.py --model NAME=PATH ...` with a tiny
+checkpoint of each family written by transformers; gradio_client lists and queries them, and
+Chromium shows a RoBERTa model's words merged whole."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from benchmarks.appserver import running_app
+from tests.families.tiny_families import write
+
+# one head per family, so that every kind of prediction goes through the page too
+MODELS = {
+    "tiny-bert": ("bert", "base"),
+    "tiny-roberta": ("roberta", "sequence-classification"),
+    "tiny-xlmr": ("xlm-roberta", "token-classification"),
+    "tiny-camembert": ("camembert", "base"),
+    "tiny-distilbert": ("distilbert", "sequence-classification"),
+    "tiny-electra": ("electra", "token-classification"),
+    "tiny-albert": ("albert", "masked-lm"),
+}
+TEXT = "Unbelievably, John went to New York!"
+
+
+MODELS_DIR: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    args = []
+    for name, (family, head) in MODELS.items():
+        MODELS_DIR[name] = str(write(root / name, family, head))
+        args += ["--model", f"{name}={MODELS_DIR[name]}"]
+    with running_app(timeout=300, command=("app.py", *args)) as app:
+        yield app.url
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+@pytest.mark.slow
+def test_every_family_is_listed_and_answers(client):
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    model = next(p for p in api["/explore"]["parameters"] if p["parameter_name"] == "model")
+    listed = str(model["type"]) + str(model["python_type"])
+    for name in MODELS:
+        assert name in listed
+        out = client.predict(text=TEXT, model=name, layer=2, head=3, api_name="/explore")
+        assert any("layer 2, head 3" in str(value) for value in out), name
+
+
+@pytest.mark.slow
+def test_a_roberta_models_words_merge_whole(server):
+    from playwright.sync_api import sync_playwright
+
+    query = urlencode({"text": TEXT, "model": "tiny-roberta", "words": 1})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{server}?{query}")
+        page.wait_for_function(
+            "document.querySelector('#head-plot .main-svg')?.textContent.includes('York')",
+            timeout=120_000,
+        )
+        labels = page.locator("#head-plot").inner_text().split("\n")
+        browser.close()
+    from bertviz_lite import load
+
+    pieces = load(MODELS_DIR["tiny-roberta"], progress=False).analyze(TEXT).tokens
+    assert "Unbelievably" not in pieces  # it was several tokens
+    # byte-level BPE cuts "Unbelievably" into pieces; merged, the word is back as written
+    for word in ("Unbelievably", "John", "went", "New", "York", "!"):
+        assert word in labels, (word, labels)
+    assert not any("Ġ" in label for label in labels)
