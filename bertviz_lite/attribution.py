@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import Analysis, rollout
+from .analysis import Analysis, norm_weighted, rollout
 from .predictions import softmax
 from .tokenizer import Encoding
 
@@ -249,9 +249,14 @@ def attribute(model: Any, text: str, pair: str | None = None, method: str = "occ
 
 def attention_scores(r: Analysis) -> dict[str, np.ndarray]:
     """Per-token scores read from attention: what [CLS] attends to in the last layer (heads
-    averaged), and attention rollout's [CLS] row (Abnar & Zuidema 2020)."""
-    return {"last-layer [CLS] attention": r.attentions[-1, :, 0, :].mean(0),
-            "rollout": rollout(r.attentions)[-1][0]}  # fmt: skip
+    averaged), attention rollout's [CLS] row (Abnar & Zuidema 2020), and rollout of norm-weighted
+    attention (Kobayashi et al. 2020) when the export has value norms."""
+    scores = {"last-layer [CLS] attention": r.attentions[-1, :, 0, :].mean(0),
+              "rollout": rollout(r.attentions)[-1][0]}  # fmt: skip
+    if getattr(r, "value_norms", None) is not None:
+        weighted = norm_weighted(r.attentions, r.value_norms, normalise=False)
+        scores["norm-based rollout"] = rollout(weighted)[-1][0]
+    return scores
 
 
 def agreement(r: Analysis, attributions: list[Attribution]) -> dict[str, dict[str, float]]:

@@ -11,6 +11,7 @@ from .attention import (
     drop_special,
     head_average,
     merge_to_words,
+    norm_weighted,
     rollout,
     segment_mask,
     threshold,
@@ -22,6 +23,6 @@ from .vectors import cosine_similarity, linear_cka, project_2d
 
 __all__ = [
     "DIRECTIONS", "Analysis", "attention_drift", "content_mask", "cosine_similarity", "drop_special",
-    "head_average", "linear_cka", "merge_to_words", "project_2d", "rollout", "segment_mask", "threshold",
+    "head_average", "linear_cka", "merge_to_words", "norm_weighted", "project_2d", "rollout", "segment_mask", "threshold",
     "unit_labels", "word_spans",
 ]  # fmt: skip

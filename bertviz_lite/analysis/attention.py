@@ -42,6 +42,20 @@ def _row_normalise(a: np.ndarray, empty: str = "identity") -> np.ndarray:
     return out
 
 
+def norm_weighted(
+    attentions: np.ndarray, value_norms: np.ndarray, normalise: bool = True
+) -> np.ndarray:
+    """Norm-based attention (Kobayashi et al. 2020): α_ij · ‖f_h(x_j)‖, [layers, heads, T, T].
+
+    ‖f_h(x_j)‖ (value_norms [layers, heads, T]) is the size of what token j's transformed value
+    vector adds to the head's output; weighting the probabilities by it shows how much each token
+    really contributes. With `normalise`, each row is scaled to sum to 1 (the share of the row's
+    weighted contributions), so it reads on the same scale as raw attention.
+    """
+    a = np.asarray(attentions, np.float32) * np.asarray(value_norms, np.float32)[:, :, None, :]
+    return _row_normalise(a, empty="zero") if normalise else a
+
+
 def rollout(attentions: np.ndarray, add_residual: bool = True) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020): [layers, T, T], cumulative up to each layer.
 

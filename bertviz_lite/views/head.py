@@ -12,7 +12,7 @@ from ..analysis import Analysis
 from .base import Control, Output, Rerun, View, ViewState
 from .heatmap import heatmap
 from .links import links_html
-from .selection import SEGMENTS, SOURCES, select, title
+from .selection import SEGMENTS, SOURCES, WEIGHTINGS, select, title
 
 STYLES = ("heatmap", "links")
 
@@ -24,6 +24,7 @@ class HeadView(View):
         Control("layer", "Layer", "slider", 1, low=1, high="layers"),
         Control("head", "Head", "slider", 1, low=1, high="heads"),
         Control("source", "Show", "radio", "head", choices=SOURCES),
+        Control("weighting", "Weights", "radio", "raw", choices=WEIGHTINGS),
         Control("style", "As", "radio", "heatmap", choices=STYLES),
         Control("words", "Merge sub-words into words", "checkbox", False),
         Control("special", "Show special tokens ([CLS], [SEP], <s>…)", "checkbox", True),

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..exports import export_image
-from .base import Output, Rerun, View, ViewState
+from .base import Control, Output, Rerun, View, ViewState
+from .selection import WEIGHTINGS, weighted_attention
 
 TILE = 64  # pixels a side per head: 6×12 heads of MiniLM make a 396×792 image
 GAP = 2
@@ -80,6 +81,9 @@ class OverviewView(View):
     name = "overview"
     title = "All heads"
     intro = "Rows are layers, columns heads; darker is stronger (√weight). Click a head to open it."
+    controls = (
+        Control("overview_weighting", "Weights", "radio", "raw", choices=WEIGHTINGS),
+    )
     outputs = (
         Output("grid", "image", "Every head", options={"elem_id": "overview"}),
         Output("full", "file", "Every head, one pixel per weight (PNG)",
@@ -90,12 +94,13 @@ class OverviewView(View):
     def render(
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        att = weighted_attention(r, state.overview_weighting)
         if parts is not None and "full" in parts:
-            image = overview_image(r.attentions, tile=max(TILE, len(r.tokens)))
-            key = "\x1f".join(("overview", state.model, state.variant, r.encoding.text,
-                                r.encoding.pair or ""))  # fmt: skip
+            image = overview_image(att, tile=max(TILE, len(r.tokens)))
+            key = "\x1f".join(("overview", state.model, state.variant, state.overview_weighting,
+                                r.encoding.text, r.encoding.pair or ""))  # fmt: skip
             return {"full": export_image(image, key, "every-head.png")}
-        return {"grid": overview_image(r.attentions)}
+        return {"grid": overview_image(att)}
 
     def select(self, r: Analysis, state: ViewState, index: Any) -> dict[str, Any]:
         layers, heads = r.attentions.shape[:2]

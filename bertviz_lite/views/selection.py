@@ -18,15 +18,17 @@ from ..analysis import (
     drop_special,
     head_average,
     merge_to_words,
+    norm_weighted,
     rollout,
     segment_mask,
     threshold,
     unit_labels,
     word_spans,
 )
-from .base import ViewState
+from .base import UserError, ViewState
 
 SOURCES = ("head", "layer average", "rollout")
+WEIGHTINGS = ("raw", "norm-weighted")
 SEGMENTS = DIRECTIONS
 
 
@@ -35,7 +37,9 @@ def title(state: ViewState) -> str:
     what = {"head": f"layer {state.layer}, head {state.head}",
             "layer average": f"layer {state.layer}, mean of heads",
             "rollout": f"rollout up to layer {state.layer}"}[state.source]  # fmt: skip
-    return what + ("" if state.segment == "all" else f", {state.segment}")
+    weighted = getattr(state, "weighting", "raw") == "norm-weighted"
+    return (what + (", norm-weighted" if weighted else "")
+            + ("" if state.segment == "all" else f", {state.segment}"))  # fmt: skip
 
 
 @dataclass
@@ -47,10 +51,22 @@ class Matrix:
     col_segments: list[int]
 
 
+def weighted_attention(r: Analysis, weighting: str, normalise: bool = True) -> np.ndarray:
+    """Raw attention probabilities, or norm-weighted ones (rows scaled to 1 when `normalise`;
+    rollout takes them unscaled, summing each head's real contribution)."""
+    if weighting == "raw":
+        return r.attentions
+    if getattr(r, "value_norms", None) is None:
+        raise UserError("This model's export has no value norms: norm-weighted attention needs "
+                        "a newer export.")  # fmt: skip
+    return norm_weighted(r.attentions, r.value_norms, normalise)
+
+
 def select(analysis: Analysis, state: ViewState) -> Matrix:
     """The matrix the state's head settings describe, with its row and column labels."""
     layer, head = state.layer - 1, state.head - 1
-    att = analysis.attentions
+    att = weighted_attention(analysis, getattr(state, "weighting", "raw"),
+                             normalise=state.source != "rollout")  # fmt: skip
     if state.source == "head":
         m = att[layer, head]
     elif state.source == "layer average":

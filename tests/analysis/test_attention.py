@@ -167,3 +167,14 @@ def test_segment_mask_by_hand_and_unknown_direction():
     np.testing.assert_array_equal(m, [[0, 0, 0], [0, 0, 0], [1, 1, 0]])
     with pytest.raises(ValueError, match="unknown direction 'A→C'"):
         an.segment_mask([0, 1], "A→C")
+
+
+def test_norm_weighted_attention_by_hand():
+    att = np.array([[[[0.5, 0.5], [0.2, 0.8]]]], np.float32)  # one layer, one head, T = 2
+    norms = np.array([[[1.0, 3.0]]], np.float32)
+    raw = an.norm_weighted(att, norms, normalise=False)
+    np.testing.assert_allclose(raw[0, 0], [[0.5, 1.5], [0.2, 2.4]])
+    scaled = an.norm_weighted(att, norms)
+    np.testing.assert_allclose(scaled[0, 0], [[0.25, 0.75], [0.2 / 2.6, 2.4 / 2.6]], rtol=1e-6)
+    # a token whose value vector is zero receives no weight, whatever its probability
+    assert an.norm_weighted(att, np.array([[[0.0, 1.0]]], np.float32))[0, 0, 0, 0] == 0
