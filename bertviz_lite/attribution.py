@@ -15,6 +15,7 @@ mean probability of the entity's BIO tags at its words' first pieces.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -235,13 +236,32 @@ def _word_embeddings(net: Any):
     raise ValueError("the model has no word_embeddings layer")
 
 
+_recent: OrderedDict[tuple, Attribution] = OrderedDict()
+RECENT = 32  # attributions kept, so that an export can carry what the Explain view computed
+
+
 def attribute(model: Any, text: str, pair: str | None = None, method: str = "occlusion",
               target: Any = None, words: bool = False) -> Attribution:  # fmt: skip
+    """`method`'s attribution of the model's prediction for this input (see the module)."""
+    key = (model.name, model.variant, text, pair, method, repr(target), words)
+    if key in _recent:
+        _recent.move_to_end(key)
+        return _recent[key]
     if method == "occlusion":
-        return occlusion(model, text, pair, target, words)
-    if method in ("integrated-gradients", "gradient-x-input"):
-        return gradients(model, text, pair, target, method)
-    raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+        result = occlusion(model, text, pair, target, words)
+    elif method in ("integrated-gradients", "gradient-x-input"):
+        result = gradients(model, text, pair, target, method)
+    else:
+        raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
+    _recent[key] = result
+    while len(_recent) > RECENT:
+        _recent.popitem(last=False)
+    return result
+
+
+def recent(model: Any, text: str, pair: str | None) -> list[Attribution]:
+    """The attributions already computed for this model and input (newest last)."""
+    return [a for k, a in _recent.items() if k[:4] == (model.name, model.variant, text, pair)]
 
 
 # --- how far attention agrees with the attributions ---------------------------------------------

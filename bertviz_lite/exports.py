@@ -68,9 +68,13 @@ def export_image(image: np.ndarray, key: str, name: str, max_bytes: int | None =
     return str(path)
 
 
-def export_files(r: Analysis, key: str, max_bytes: int | None = None) -> tuple[str, str]:
+def export_files(
+    r: Analysis, key: str, max_bytes: int | None = None, extra: dict | None = None
+) -> tuple[str, str]:
     """(NPZ with the tensors, JSON with everything) of `r`; `key` names the input (model, text,
-    variant…): the same key gives the same files without writing them again."""
+    variant…): the same key gives the same files without writing them again. `extra` adds named
+    arrays (attributions) to both files; the key must then name them too."""
+    extra = extra or {}
     target = _target(key)
     root = target.parent
     npz, js = target / "analysis.npz", target / "analysis.json"
@@ -81,9 +85,11 @@ def export_files(r: Analysis, key: str, max_bytes: int | None = None) -> tuple[s
                 npz, attentions=r.attentions.astype(np.float16),
                 hidden_states=r.hidden_states.astype(np.float16),
                 tokens=np.array(r.tokens), segment_ids=np.array(r.encoding.type_ids),
+                **{k: np.asarray(v) for k, v in extra.items()},
             )  # fmt: skip
             js.write_text(json.dumps({**r.summary(), "attentions": packed(r.attentions),
-                                      "hidden_states": packed(r.hidden_states)}))  # fmt: skip
+                                      "hidden_states": packed(r.hidden_states),
+                                      **{k: np.asarray(v).tolist() for k, v in extra.items()}}))  # fmt: skip
         os.utime(target)  # most recently used: the last to be pruned
         prune(root, MAX_BYTES if max_bytes is None else max_bytes, keep=target)
     return str(npz), str(js)

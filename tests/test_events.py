@@ -139,3 +139,18 @@ def test_switching_heads_off_moves_the_prediction():
     mask[5, 2] = 0
     by_hand = events.model("sentiment").analyze(text, head_mask=mask).predictions
     assert one["ablation.after"] == pytest.approx(by_hand["probabilities"])
+
+
+def test_the_export_carries_the_attributions_computed(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    s = state("A dull plot, but wonderful acting.", model="sentiment")
+    before = events.render(s, "export")["export.npz"]
+    with np.load(before) as data:
+        assert not any(k.startswith("attribution") for k in data.files)
+    events.render(s.replace(explain_words=True), "explain")
+    after = events.render(s, "export")
+    with np.load(after["export.npz"]) as data:
+        scores, tokens = data["attribution_occlusion"], data["attribution_occlusion_tokens"]
+        assert len(scores) == len(tokens) and "wonderful" in list(tokens)
+        assert "attribution_integrated_gradients" in data.files
+    assert "attribution_occlusion" in json.loads(Path(after["export.json"]).read_text())
