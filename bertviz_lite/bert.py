@@ -6,7 +6,9 @@ model reads from `config.family`: which embedding parts exist and how positions 
 embedding projection (ELECTRA, ALBERT), layers shared across depth (ALBERT), and the activations
 of the heads. Attention is written out — matmul, scale by 1/√d, additive mask, softmax, matmul —
 rather than through a fused kernel, so that its probabilities can be graph outputs after ONNX
-export and `head_mask` can switch single heads off.
+export and `head_mask` can switch single heads off, per item of a batch. Each layer also gives the
+norm of every token's transformed value vector per head (Kobayashi et al. 2020) and its queries,
+keys and values, for export (`EncoderOutputs.layers`).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ class BertEmbeddings(nn.Module):
 
 
 class BertSelfAttention(nn.Module):
-    """softmax(Q·Kᵀ/√d + mask)·V for every head at once; returns the probabilities too."""
+    """softmax(Q·Kᵀ/√d + mask)·V for every head at once; returns the probabilities (before the
+    head mask) and the heads' queries, keys and values [B, H, T, d] too."""
 
     def __init__(self, c: BertConfig):
         super().__init__()
@@ -109,13 +112,22 @@ class BertSelfAttention(nn.Module):
     def split_heads(self, x: Tensor) -> Tensor:  # [B, T, H·d] → [B, H, T, d]
         return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, tuple]:
+        """mask: [B, 1, T, 1], 0 for a real key and -10000 for padding; head_mask: [B, H]."""
         q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)
-        probs = torch.softmax(scores + mask, dim=-1)
-        probs = probs * head_mask[:, None, None]  # a 0 switches that head off
-        context = torch.matmul(self.dropout(probs), v).transpose(1, 2)
-        return context.reshape(x.shape), probs
+        # The additive mask rides in the product as one more dimension, a 1 in every query and
+        # the key's mask value in every key: q·k + 1·m, the same numbers as adding m to the
+        # [T, T] scores (exactly, where m is 0) without a pass over them. The 1/√d scaling
+        # divides it too: padding still gets -10000/√d, a weight of exactly 0.
+        q1 = torch.cat([q, torch.ones_like(q[..., :1])], -1)
+        km = torch.cat([k, mask.expand(-1, self.num_heads, -1, -1)], -1)
+        scores = torch.matmul(q1, km.transpose(-1, -2)) / math.sqrt(self.head_size)
+        probs = torch.softmax(scores, dim=-1)
+        # head_mask [B, H] scales each head's values rather than its probabilities: the same
+        # product, (m·P)·V = P·(m·V), on T·d numbers instead of T·T (a 0 switches the head off).
+        kept = v * head_mask[:, :, None, None]
+        context = torch.matmul(self.dropout(probs), kept).transpose(1, 2)
+        return context.reshape(x.shape), probs, (q, k, v)
 
 
 class BertSelfOutput(nn.Module):
@@ -137,9 +149,24 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(c)
         self.output = BertSelfOutput(c, c.hidden_size)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
-        context, probs = self.self(x, mask, head_mask)
-        return self.output(context, x), probs
+    def value_norms(self, v: Tensor) -> Tensor:
+        """‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖ for every head and token, [B, H, T].
+
+        W_O^h is the d rows of the output projection that head h's slice of the context feeds;
+        ‖v W_O^h‖² = v (W_O^h W_O^hᵀ) vᵀ with the d×d Gram matrix per head, built from weights
+        alone (a constant of the exported graph): T·D·d work per layer instead of T·D²."""
+        heads, d = self.self.num_heads, self.self.head_size
+        w = self.output.dense.weight.t().reshape(heads, d, -1)  # [H, d, D]: W_O^h per head
+        gram = torch.matmul(w, w.transpose(1, 2))  # [H, d, d]
+        if torch.jit.is_tracing():  # the export stores the Gram matrices, not two weight copies
+            gram = torch.from_numpy(gram.detach().numpy().copy())
+        squared = (torch.matmul(v, gram) * v).sum(-1)
+        return torch.sqrt(torch.clamp(squared, min=0.0))  # ≥ 0 up to rounding
+
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, dict]:
+        context, probs, (q, k, v) = self.self(x, mask, head_mask)
+        extras = {"queries": q, "keys": k, "values": v, "value_norms": self.value_norms(v)}
+        return self.output(context, x), probs, extras
 
 
 class BertIntermediate(nn.Module):
@@ -161,9 +188,9 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(c)
         self.output = BertSelfOutput(c, c.intermediate_size)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor]:
-        x, probs = self.attention(x, mask, head_mask)
-        return self.output(self.intermediate(x), x), probs
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, dict]:
+        x, probs, extras = self.attention(x, mask, head_mask)
+        return self.output(self.intermediate(x), x), probs, extras
 
 
 class BertEncoder(nn.Module):
@@ -191,12 +218,28 @@ class BertPooler(nn.Module):
 
 
 class EncoderOutputs(NamedTuple):
-    """What every model here returns. `logits` is None for the bare encoder."""
+    """What every model here returns. `logits` is None for the bare encoder.
+
+    `layers` holds the per-layer tensors the ONNX graph returns one by one (export.py): name →
+    one tensor per layer: "attentions" [B, H, T, T] (before the head mask), "hidden_states"
+    [B, T, hidden] (layers + 1 of them), "value_norms" [B, H, T], "queries", "keys", "values"
+    [B, H, T, d]. What nothing reads is not traced into the graph."""
 
     logits: Tensor | None
-    attentions: Tensor  # [B, layers, heads, T, T]
+    attentions: Tensor  # [B, layers, heads, T, T], the head mask applied (0 for a head off)
     hidden_states: Tensor  # [B, layers + 1, T, hidden]: the embeddings, then each layer
     pooled: Tensor | None = None
+    layers: dict[str, list[Tensor]] | None = None
+
+
+def full_head_mask(head_mask: Tensor | None, c: BertConfig, batch: int, device) -> Tensor:
+    """[batch, layers, heads]: None is every head on; one [layers, heads] mask serves every item."""
+    shape = (c.num_hidden_layers, c.num_attention_heads)
+    if head_mask is None:
+        return torch.ones(batch, *shape, device=device)
+    if head_mask.dim() == 2:
+        return head_mask[None].expand(batch, *shape)
+    return head_mask
 
 
 class BertModel(nn.Module):
@@ -228,24 +271,28 @@ class BertModel(nn.Module):
         c = self.config
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        if head_mask is None:
-            head_mask = torch.ones(
-                c.num_hidden_layers, c.num_attention_heads, device=input_ids.device
-            )
-        # Padding keys get -10000 before the softmax: zero weight, and still finite in fp16.
-        mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        head_mask = full_head_mask(head_mask, c, input_ids.shape[0], input_ids.device)
+        # Padding keys get -10000 (/√d) before the softmax: zero weight, and finite in fp16.
+        mask = (1.0 - attention_mask[:, None, :, None].to(torch.float32)) * -10000.0
         x = self.embeddings(input_ids, token_type_ids, case_ids)
         if self.embeddings_project is not None:
             x = self.embeddings_project(x)
-        hidden_states, attentions = [x], []
+        names = ("attentions", "hidden_states", "value_norms", "queries", "keys", "values")
+        per_layer: dict[str, list[Tensor]] = {name: [] for name in names}
+        per_layer["hidden_states"].append(x)
         layers, n = self.encoder.layer, c.num_hidden_layers
         for i in range(n):
             layer = layers[int(i / (n / len(layers)))]  # ALBERT's group index; else layer i
-            x, probs = layer(x, mask, head_mask[i])
-            hidden_states.append(x)
-            attentions.append(probs)
+            x, probs, extras = layer(x, mask, head_mask[:, i])
+            per_layer["hidden_states"].append(x)
+            per_layer["attentions"].append(probs)
+            for name, value in extras.items():
+                per_layer[name].append(value)
         pooled = self.pooler(x) if self.pooler is not None else None
-        return EncoderOutputs(None, torch.stack(attentions, 1), torch.stack(hidden_states, 1), pooled)
+        # As transformers returns them: a head switched off shows zero attention.
+        attentions = torch.stack(per_layer["attentions"], 1) * head_mask[:, :, :, None, None]
+        hidden_states = torch.stack(per_layer["hidden_states"], 1)
+        return EncoderOutputs(None, attentions, hidden_states, pooled, per_layer)
 
 
 class BertForSequenceClassification(nn.Module):

@@ -24,7 +24,8 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "2"  # bump when export.py changes what it writes
+EXPORT_VERSION = "3"  # bump when export.py changes what it writes (3: per-layer outputs, value norms,
+# queries/keys/values, head_mask per item)
 
 
 def cache_root() -> Path:

@@ -1,12 +1,17 @@
 """Export our PyTorch BERT to one ONNX file per (weights, variant), with every attention map.
 
 The graph takes input_ids, attention_mask, token_type_ids [batch, seq] (only for families with
-segment ids: not RoBERTa-like, not DistilBERT) and head_mask [layers, heads] (and case_ids
-[batch, seq] when the model has case embeddings), all axes but the
-model's own sizes dynamic, and returns logits (when the model has a head), attentions [batch,
-layers, heads, seq, seq] and hidden_states [batch, layers+1, seq, hidden]. onnxruntime's
-transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu; attention fusion stays
-off because it would swallow the softmax whose output we return.
+segment ids: not RoBERTa-like, not DistilBERT) and head_mask [batch, layers, heads] (and case_ids
+[batch, seq] when the model has case embeddings), all axes but the model's own sizes dynamic.
+It returns, one output per layer so that nothing is stacked in the graph (the runtime binds each
+to its slice of one buffer, runtime.Session.run_bound): logits (when the model has a head),
+attentions_0..L-1 [batch, heads, seq, seq] (the softmax, before the head mask, which the graph
+applies to the values), hidden_states_0..L [batch, seq, hidden] (the embeddings, then each layer),
+value_norms [batch, layers, heads, seq] (‖f_h(x_j)‖, Kobayashi et al. 2020), and queries_i,
+keys_i, values_i [batch, heads, seq, head size] (after the bias, before scaling: tensors the graph
+computes anyway, so returning them on request costs no work when they are not fetched).
+onnxruntime's transformer optimizer then fuses LayerNorm, SkipLayerNorm and (Bias)Gelu; attention
+fusion stays off because it would swallow the softmax whose output we return.
 Variants: fp32; int8 (dynamic quantization of the weight matmuls, for the CPU provider); fp16
 (for CUDA, inputs and outputs kept fp32). Every export is checked against torch at two sequence
 lengths other than the example's before it is accepted.
@@ -41,9 +46,12 @@ def input_names(model: nn.Module) -> list[str]:
     ]  # fmt: skip
 
 
+PER_LAYER = ("attentions", "hidden_states", "queries", "keys", "values")
+
+
 class GraphOutputs(nn.Module):
-    """The model as a function of its inputs (`input_names` order) returning a flat tuple, as
-    ONNX wants it."""
+    """The model as a function of its inputs (`input_names` order) returning a flat tuple in
+    `output_names` order, as ONNX wants it."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
@@ -55,13 +63,28 @@ class GraphOutputs(nn.Module):
 
     def forward(self, *inputs):
         out = self.model(**dict(zip(self.names, inputs)))
-        rest = (out.attentions, out.hidden_states)
-        return rest if out.logits is None else (out.logits, *rest)
+        layers = out.layers
+        flat = [*layers["attentions"], *layers["hidden_states"],
+                torch.stack(layers["value_norms"], 1),
+                *layers["queries"], *layers["keys"], *layers["values"]]  # fmt: skip
+        return tuple(flat) if out.logits is None else (out.logits, *flat)
 
 
 def output_names(model: nn.Module) -> list[str]:
-    has_head = model.config.head != "base"
-    return (["logits"] if has_head else []) + ["attentions", "hidden_states"]
+    c = model.config
+    n = c.num_hidden_layers
+    names = ["logits"] if c.head != "base" else []
+    names += [f"attentions_{i}" for i in range(n)] + [f"hidden_states_{i}" for i in range(n + 1)]
+    names.append("value_norms")
+    for kind in ("queries", "keys", "values"):
+        names += [f"{kind}_{i}" for i in range(n)]
+    return names
+
+
+def kind_of(name: str) -> str:
+    """The kind of a per-layer output ("attentions_3" → "attentions"); others as they are."""
+    base, _, index = name.rpartition("_")
+    return base if index.isdigit() and base in PER_LAYER else name
 
 
 def example_inputs(
@@ -83,7 +106,7 @@ def example_inputs(
         "input_ids": ids,
         "attention_mask": mask,
         "token_type_ids": types,
-        "head_mask": torch.ones(c.num_hidden_layers, c.num_attention_heads),
+        "head_mask": torch.ones(batch, c.num_hidden_layers, c.num_attention_heads),
     }
     if c.case_vocab_size:
         available["case_ids"] = torch.randint(0, c.case_vocab_size, (batch, length), generator=g)
@@ -94,12 +117,15 @@ def to_onnx(model: nn.Module, path: Path) -> None:
     """torch.onnx.export with the TorchScript exporter, whose graphs the ORT optimizer fuses."""
     names, inputs = output_names(model), input_names(model)
     seq = {0: "batch", 1: "sequence"}
-    axes = {name: seq for name in inputs if name != "head_mask"}
-    axes |= {"attentions": {0: "batch", 3: "sequence", 4: "sequence"},
-             "hidden_states": {0: "batch", 2: "sequence"}}  # fmt: skip
+    axes = {name: seq for name in inputs if name != "head_mask"} | {"head_mask": {0: "batch"}}
+    shapes = {"attentions": {0: "batch", 2: "sequence", 3: "sequence"},
+              "hidden_states": seq, "value_norms": {0: "batch", 3: "sequence"},
+              "queries": {0: "batch", 2: "sequence"}}  # fmt: skip
+    shapes["keys"] = shapes["values"] = shapes["queries"]
     if "logits" in names:
         sequence_level = model.config.head == "sequence-classification"
-        axes["logits"] = {0: "batch"} if sequence_level else seq
+        shapes["logits"] = {0: "batch"} if sequence_level else seq
+    axes |= {name: shapes[kind_of(name)] for name in names}
     example = example_inputs(model, batch=2, length=16)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
@@ -110,9 +136,12 @@ def to_onnx(model: nn.Module, path: Path) -> None:
 
 
 def optimize(src: Path, dst: Path, model: nn.Module, fp16: bool = False) -> None:
-    """Fuse LayerNorm, SkipLayerNorm and (Bias/Fast)Gelu; keep every Softmax (attention fusion
-    off). The family names onnxruntime's optimizer type ("bert" fits every family here: our graph
-    is the same code for all)."""
+    """Fuse LayerNorm and (Bias/Fast)Gelu, and for CUDA (fp16) SkipLayerNorm; keep every Softmax
+    (attention fusion off). The family names onnxruntime's optimizer type ("bert" fits every
+    family here: our graph is the same code for all).
+
+    On the CPU the residual Adds stay beside LayerNormalization: onnxruntime 1.31's CPU
+    SkipLayerNormalization takes ~6× their time (runtime.DISABLED_OPTIMIZERS), 8–16% of a run."""
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -121,6 +150,7 @@ def optimize(src: Path, dst: Path, model: nn.Module, fp16: bool = False) -> None
     options = FusionOptions(kind)
     options.enable_attention = False  # it would remove the Softmax nodes that feed our outputs
     options.enable_embed_layer_norm = False  # the embedding output is hidden_states[0]
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = fp16
     optimized = optimize_model(
         str(src), kind, c.num_attention_heads, c.hidden_size, options, opt_level=0
     )
@@ -130,13 +160,21 @@ def optimize(src: Path, dst: Path, model: nn.Module, fp16: bool = False) -> None
 
 
 def quantize_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 for the weight matmuls only; attention's activation matmuls stay fp32."""
+    """Dynamic int8 for the weight matmuls only; attention's activation matmuls stay fp32, and so
+    do the value norms' products with their per-head Gram matrices (constants, but no weights)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    graph = onnx.load(str(src)).graph
+    ranks = {t.name: len(t.dims) for t in graph.initializer}
+    ranks |= {n.output[0]: len(n.attribute[0].t.dims) for n in graph.node
+              if n.op_type == "Constant" and n.attribute[0].name == "value"}  # fmt: skip
+    grams = [n.name for n in graph.node
+             if n.op_type == "MatMul" and ranks.get(n.input[1], 2) != 2]  # fmt: skip
     # Shape inference does not know the fused contrib ops; their outputs are float32.
     options = {"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT}
     # Per-channel scales halve the attention drift of per-tensor ones at the same speed.
-    quantize_dynamic(src, dst, per_channel=True, weight_type=QuantType.QInt8, extra_options=options)
+    quantize_dynamic(src, dst, per_channel=True, weight_type=QuantType.QInt8,
+                     nodes_to_exclude=grams, extra_options=options)  # fmt: skip
 
 
 def check(path: Path, model: nn.Module, variant: str) -> dict[str, float]:
@@ -144,26 +182,31 @@ def check(path: Path, model: nn.Module, variant: str) -> dict[str, float]:
 
     fp32 must match to 1e-4 on attention probabilities at unpadded positions (a dynamic axis that
     became fixed, or a wrong fusion, shows up here). int8 moves a few probabilities of peaky heads
-    a lot while leaving the rest alone, so it is held to its mean drift instead.
+    a lot while leaving the rest alone, so it is held to its mean drift instead. Drift is kept per
+    kind of output (every layer's attentions together).
     """
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    drift = {}
+    drift: dict[str, float] = {}
     for length in (5, 23):
         inputs = example_inputs(model, batch=2, length=length, seed=length)
         with torch.no_grad():
             expected = dict(zip(names, GraphOutputs(model)(*inputs.values())))
         got = dict(zip(names, session.run(None, {k: v.numpy() for k, v in inputs.items()})))
         keep = inputs["attention_mask"].numpy().astype(bool)
+        deltas: dict[str, list[np.ndarray]] = {}
         for name in names:
             a, b = got[name], expected[name].numpy()
             if not np.isfinite(a).all():
                 raise RuntimeError(f"{variant} export gives non-finite {name}")
-            delta = np.abs(a - b)[np.broadcast_to(unpadded(name, a.ndim, keep), a.shape)]
-            drift[f"{name}_max"] = max(drift.get(f"{name}_max", 0.0), float(delta.max()))
-            drift[f"{name}_mean"] = max(drift.get(f"{name}_mean", 0.0), float(delta.mean()))
+            where = np.broadcast_to(unpadded(name, a.ndim, keep), a.shape)
+            deltas.setdefault(kind_of(name), []).append(np.abs(a - b)[where])
+        for kind, parts in deltas.items():
+            delta = np.concatenate(parts)
+            drift[f"{kind}_max"] = max(drift.get(f"{kind}_max", 0.0), float(delta.max()))
+            drift[f"{kind}_mean"] = max(drift.get(f"{kind}_mean", 0.0), float(delta.mean()))
     measure, limit = {"fp32": ("max", 1e-4), "fp16": ("max", 2e-2), "int8": ("mean", 2e-2)}[variant]
     if drift[f"attentions_{measure}"] > limit:
         raise RuntimeError(
@@ -174,11 +217,18 @@ def check(path: Path, model: nn.Module, variant: str) -> dict[str, float]:
 
 
 def unpadded(output: str, ndim: int, keep: np.ndarray) -> np.ndarray:
-    """Where an output's values belong to real tokens (padding rows and columns mean nothing)."""
-    if output == "attentions":
-        return keep[:, None, None, :, None] & keep[:, None, None, None, :]
-    if output == "hidden_states":
-        return keep[:, None, :, None]
+    """Where an output's values belong to real tokens (padding rows and columns mean nothing).
+
+    `output` is a graph output's name (per layer, "attentions_2") or a stacked one's
+    ("attentions" [B, layers, heads, T, T]); keep is the attention mask [B, T] as booleans."""
+    kind = kind_of(output)
+    if kind == "attentions":
+        rows = keep.reshape(keep.shape[0], *[1] * (ndim - 3), keep.shape[1], 1)
+        return rows & rows.swapaxes(-1, -2)
+    if kind in ("hidden_states", "queries", "keys", "values"):  # [B, (layers, heads,) T, size]
+        return keep.reshape(keep.shape[0], *[1] * (ndim - 3), keep.shape[1], 1)
+    if kind == "value_norms":  # [B, layers, heads, T]
+        return keep[:, None, None, :]
     return keep[:, :, None] if ndim == 3 else np.ones((1, 1), bool)
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import onnx
 import pytest
+from hf_oracle import hf_value_norms
 from tiny_checkpoints import assert_close_unpadded, random_batch
 
 import bertviz_lite as bv
@@ -21,7 +22,9 @@ ARCHITECTURES = [
 
 
 def onnx_forward(loaded, batch, head_mask=None):
-    out = loaded.session.run(**batch, head_mask=loaded.head_mask(head_mask))
+    out = loaded.session.run(
+        **batch, head_mask=loaded.head_mask(head_mask, len(batch["input_ids"]))
+    )
     return out.get("logits"), out["attentions"], out["hidden_states"]
 
 
@@ -61,13 +64,17 @@ def test_fusions_keep_softmax(variant):
     ex = bv.load("minilm", variant=variant, progress=False)
     ops, layers = op_counts(ex), ex.config.num_hidden_layers
     assert ops["Softmax"] == layers  # attention fusion off: every probability map stays an output
-    assert ops["SkipLayerNormalization"] == 2 * layers + 1  # embeddings, then two per layer
-    assert ops["BiasGelu"] == layers
-    assert ops["LayerNormalization"] == 0 and ops["Erf"] == 0
+    # SkipLayerNorm fusion off on the CPU (export.optimize): embeddings, then two per layer
+    assert ops["LayerNormalization"] == 2 * layers + 1 and ops["SkipLayerNormalization"] == 0
+    assert ops["BiasGelu"] == layers and ops["Erf"] == 0
     assert not {"Attention", "MultiHeadAttention", "EmbedLayerNormalization"} & set(ops)
+    graph = onnx.load(str(ex.session.path)).graph
+    producer = {o: n.op_type for n in graph.node for o in n.output}
+    # The padding mask rides in Q·Kᵀ (bert.BertSelfAttention): no Add over the [T, T] scores.
+    assert {producer[n.input[0]] for n in graph.node if n.op_type == "Softmax"} == {"Div"}
     if variant == "int8":
         assert ops["MatMulInteger"] == 6 * layers  # Q, K, V, output, two feed-forward
-        assert ops["MatMul"] == 2 * layers  # Q·Kᵀ and P·V stay float
+        assert ops["MatMul"] == 3 * layers  # Q·Kᵀ, P·V and the value norms' Gram product
 
 
 @pytest.mark.parametrize(
@@ -118,3 +125,14 @@ def test_fp16_file_for_cuda(checkpoints):
     assert meta["drift_vs_torch"]["attentions_max"] < 2e-2
     assert {o.type.tensor_type.elem_type for o in graph.output} == {onnx.TensorProto.FLOAT}
     assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in graph.initializer)
+
+
+@pytest.mark.slow
+def test_value_norms_match_transformers_minilm(minilm_dir):
+    ex = bv.load("minilm", variant="fp32", progress=False)
+    for text, pair in (("The cat sat on the mat.", "It purred."),
+                       ("Shares in the London-based bank fell sharply on Tuesday.", None)):  # fmt: skip
+        r = ex.analyze(text, pair)
+        expected = hf_value_norms(minilm_dir, batch_arrays([r.encoding]))[0]
+        assert r.value_norms.shape == expected.shape == (6, 12, len(r.tokens))
+        np.testing.assert_allclose(r.value_norms, expected, atol=1e-4)

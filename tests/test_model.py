@@ -123,3 +123,156 @@ def test_warm_start_does_not_import_torch(checkpoints):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
+
+
+# --- value norms, per-item head masks, head importance, queries/keys/values ---------------------
+
+
+def test_value_norms_in_every_analysis(checkpoints):
+    ex = bv.load(str(checkpoints["BertForTokenClassification"]), variant="fp32", progress=False)
+    r = ex.analyze("john went to new york", pair="mary ran")
+    T = len(r.tokens)
+    assert r.value_norms.shape == (2, 4, T) and r.value_norms.dtype == np.float32
+    assert (r.value_norms > 0).all() and r.queries is None and r.keys is None
+    with pytest.raises(ValueError, match="unknown extra"):
+        ex.analyze("hi", extra=("scores",))
+
+
+def test_head_mask_per_item_equals_one_at_a_time(checkpoints):
+    ex = bv.load(str(checkpoints["BertForSequenceClassification"]), variant="fp32", progress=False)
+    items = [("the cat sat on the mat", None), ("john ran", "mary went to paris"), ("hi", None)]
+    rng = np.random.default_rng(0)
+    masks = (rng.random((3, 2, 4)) > 0.4).astype(np.float32)
+    masks[2, 1, 3] = 0.5  # a fraction scales the head
+    batched = ex.analyze_batch(items, head_mask=masks)
+    for item, mask, b in zip(items, masks, batched):
+        alone = ex.analyze(*item, head_mask=mask)
+        for name in ("attentions", "hidden_states", "value_norms", "logits"):
+            np.testing.assert_allclose(getattr(b, name), getattr(alone, name), atol=1e-5)
+        off = np.nonzero(mask == 0)
+        assert np.all(b.attentions[off] == 0)  # a head switched off shows no attention
+    # One [layers, heads] mask for all is the same mask repeated per item.
+    shared = ex.analyze_batch(items, head_mask=masks[0])
+    repeated = ex.analyze_batch(items, head_mask=np.repeat(masks[:1], 3, 0))
+    for a, b in zip(shared, repeated):
+        np.testing.assert_array_equal(a.attentions, b.attentions)
+        np.testing.assert_array_equal(a.logits, b.logits)
+    with pytest.raises(ValueError, match=r"\(3, 2, 4\) \(one per item\)"):
+        ex.analyze_batch(items, head_mask=np.ones((2, 2, 4)))
+
+
+def head_off(ex, text, layer, head):
+    """A separate analyze call with one head switched off."""
+    mask = np.ones((ex.config.num_hidden_layers, ex.config.num_attention_heads), np.float32)
+    mask[layer, head] = 0
+    return ex.analyze(text, head_mask=mask)
+
+
+def test_head_importance_equals_separate_analyses(checkpoints):
+    from bertviz_lite.attribution import resolve_target
+
+    ex = bv.load(str(checkpoints["BertForSequenceClassification"]), variant="fp32", progress=False)
+    text = "the big red house was sad and the cat ran"
+    r = ex.analyze(text)
+    calls = []
+    for target in (None, "neutral"):
+        goal = resolve_target(ex, r, target)
+        scores = ex.head_importance(text, target=target, progress=lambda *a: calls.append(a))
+        assert scores.shape == (2, 4) and scores.dtype == np.float32
+        for layer in range(2):
+            for head in range(4):
+                after = goal.value(head_off(ex, text, layer, head).logits)
+                assert scores[layer, head] == pytest.approx(goal.value(r.logits) - after, abs=1e-5)
+        batched = ex.head_importance(text, target=target, batch_size=3)
+        np.testing.assert_allclose(batched, scores, atol=1e-5)
+    assert calls[-1] == (8, 8)
+
+
+def test_head_importance_of_a_bare_encoder(checkpoints):
+    ex = bv.load(str(checkpoints["BertModel"]), variant="fp32", progress=False)
+    text = "mary played in paris and london"
+    scores = ex.head_importance(text)
+    full = ex.analyze(text).hidden_states[-1].mean(0)
+    for layer, head in ((0, 1), (1, 3)):
+        after = head_off(ex, text, layer, head).hidden_states[-1].mean(0)
+        cos = after @ full / np.linalg.norm(after) / np.linalg.norm(full)
+        assert scores[layer, head] == pytest.approx(1 - cos, abs=1e-5)
+    assert (scores >= -1e-6).all() and scores.max() > 0
+
+
+@pytest.fixture(scope="module")
+def sentiment():
+    return bv.load("sentiment", progress=False)
+
+
+SENTENCES = [
+    "This movie was wonderful, I loved every minute of it.",
+    "A dull, lifeless film with nothing to say.",
+    "The acting was superb and the story moved me.",
+    "I wanted to leave after ten minutes; it was boring.",
+]
+
+
+@pytest.mark.slow
+def test_head_importance_minilm_sentiment(sentiment):
+    """Random heads equal their own analyze calls; the top 3 heads off move the predicted
+    label's probability more than the bottom 3 off, on every test sentence."""
+    from bertviz_lite.attribution import resolve_target
+
+    rng = np.random.default_rng(1)
+    for text in SENTENCES:
+        r = sentiment.analyze(text)
+        goal = resolve_target(sentiment, r, None)
+        before = goal.value(r.logits)
+        scores = sentiment.head_importance(text)
+        for layer, head in zip(rng.integers(0, 6, 3), rng.integers(0, 12, 3)):
+            after = goal.value(head_off(sentiment, text, layer, head).logits)
+            assert scores[layer, head] == pytest.approx(before - after, abs=1e-5)
+        order = np.argsort(scores, axis=None)
+        moved = {}
+        for name, heads in (("top", order[-3:]), ("bottom", order[:3])):
+            mask = np.ones(72, np.float32)
+            mask[heads] = 0
+            after = sentiment.analyze(text, head_mask=mask.reshape(6, 12))
+            moved[name] = abs(before - goal.value(after.logits))
+        assert moved["top"] > moved["bottom"], (text, moved)
+
+
+@pytest.mark.slow
+def test_head_importance_ner_entity():
+    from bertviz_lite.attribution import resolve_target
+
+    ner = bv.load("ner", progress=False)
+    text = "Barack Obama visited Paris with Angela Merkel."
+    r = ner.analyze(text)
+    goal = resolve_target(ner, r, 1)  # the second entity
+    scores = ner.head_importance(text, target=1)
+    for layer, head in ((0, 0), (3, 7), (5, 11)):
+        after = goal.value(head_off(ner, text, layer, head).logits)
+        assert scores[layer, head] == pytest.approx(goal.value(r.logits) - after, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_queries_and_keys_give_the_attention(minilm):
+    """softmax(q·kᵀ/√d + mask) from the exported q and k is the exported attention (fp32)."""
+    r = minilm.analyze("The cat sat on the mat.", pair="It purred.", extra=("queries", "keys"))
+    q, k = r.queries[3, 7].astype(np.float64), r.keys[3, 7].astype(np.float64)
+    assert r.queries.shape == (6, 12, len(r.tokens), 32) and r.values is None
+    scores = q @ k.T / np.sqrt(q.shape[-1])
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    np.testing.assert_allclose(p / p.sum(-1, keepdims=True), r.attentions[3, 7], atol=1e-5)
+    # With padding in the batch: the raw outputs, the mask added to the padding keys.
+    encodings = [
+        minilm.tokenizer.encode(t) for t in ("A much longer sentence than the next.", "Hi.")
+    ]
+    out = minilm.run(encodings, outputs=["queries", "keys", "values", "attentions"])
+    mask = np.array([[1] * len(e) + [0] * (out["queries"].shape[3] - len(e)) for e in encodings])
+    scores = out["queries"] @ out["keys"].swapaxes(-1, -2) / np.sqrt(32)
+    scores = scores.astype(np.float64) + (1 - mask[:, None, None, None, :]) * -10000.0
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    for row, e in enumerate(encodings):
+        n = len(e)
+        np.testing.assert_allclose(p[row, :, :, :n, :n], out["attentions"][row, :, :, :n, :n],
+                                   atol=1e-5)  # fmt: skip
+    assert out["values"].shape == out["queries"].shape

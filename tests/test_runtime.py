@@ -48,3 +48,42 @@ def test_unknown_device_and_variant():
         runtime.resolve_device("tpu")
     with pytest.raises(ValueError, match="unknown variant 'int4'"):
         bv.load("minilm", variant="int4")
+
+
+def test_outputs_per_layer_bound_into_the_callers_arrays(checkpoints):
+    """run_into: each layer's map lands in its slice of one buffer (no copy, no stacking); run:
+    the same numbers, stacked on request; one [layers, heads] mask serves every item."""
+    import numpy as np
+
+    ex = bv.load(str(checkpoints["BertModel"]), variant="fp32", progress=False)
+    ids = np.array([[2, 7, 8, 9, 3], [2, 10, 3, 0, 0]])
+    arrays = {"input_ids": ids, "attention_mask": (ids > 0).astype(np.int64),
+              "token_type_ids": np.zeros_like(ids)}  # fmt: skip
+    mask = np.ones((2, 4), np.float32)
+    mask[1, 2] = 0
+    layers = np.full((2, 2, 4, 5, 5), np.nan, np.float32)
+    into = {f"attentions_{i}": layers[i] for i in range(2)}
+    fetched = ex.session.run_into(arrays | {"head_mask": mask}, into, ["value_norms"])
+    assert list(fetched) == ["value_norms"] and fetched["value_norms"].shape == (2, 2, 4, 5)
+    out = ex.session.run(**arrays, head_mask=mask)
+    np.testing.assert_array_equal(out["attentions"], layers.swapaxes(0, 1))
+    assert out["attentions"].shape == (2, 2, 4, 5, 5)
+    assert out["hidden_states"].shape == (2, 3, 5, 32)
+    assert np.all(layers[1, :, 2] == 0) and np.all(layers[0, 0, 2] > 0)  # the mask: layer 1 only
+    only = ex.session.run(["attentions"], **arrays, head_mask=np.stack([mask, mask]))
+    assert set(only) == {"attentions_0", "attentions_1"}
+    np.testing.assert_array_equal(only["attentions"], out["attentions"])
+
+
+def test_session_keeps_layernorm_unfused(checkpoints, tmp_path):
+    """The session optimizer leaves residual Add + LayerNormalization apart (DISABLED_OPTIMIZERS):
+    onnxruntime's CPU SkipLayerNormalization is the slower of the two."""
+    import onnx
+
+    ex = bv.load(str(checkpoints["BertModel"]), variant="fp32", progress=False)
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(ex.session.path), options, providers=["CPUExecutionProvider"],
+                         disabled_optimizers=runtime.DISABLED_OPTIMIZERS)  # fmt: skip
+    ops = [n.op_type for n in onnx.load(options.optimized_model_filepath).graph.node]
+    assert "SkipLayerNormalization" not in ops and ops.count("LayerNormalization") == 5

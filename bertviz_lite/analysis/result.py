@@ -24,6 +24,15 @@ class Analysis:
     truncated: bool
     encoding: Encoding = field(repr=False)
     logits: np.ndarray | None = field(default=None, repr=False)
+    # float32 [layers, heads, T]: ‖f_h(x_j)‖, the norm of token j's value vector after head h's
+    # output projection (Kobayashi et al. 2020); head h's weighted contribution of token j to
+    # token i is attentions[l, h, i, j] · value_norms[l, h, j]. None where not computed.
+    value_norms: np.ndarray | None = field(default=None, repr=False)
+    # float32 [layers, heads, T, head size], after the bias and before the 1/√d scaling; only
+    # when asked for (LoadedModel.analyze(..., extra=("queries", "keys", "values"))).
+    queries: np.ndarray | None = field(default=None, repr=False)
+    keys: np.ndarray | None = field(default=None, repr=False)
+    values: np.ndarray | None = field(default=None, repr=False)
 
     def summary(self) -> dict:
         """Everything but the two tensors, JSON-ready."""

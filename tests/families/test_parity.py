@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from hf_oracle import hf_value_norms
 from tiny_families import FAMILIES, HEADS
 
 from bertviz_lite.export import unpadded
@@ -73,9 +74,11 @@ def test_torch_and_onnx_match_transformers(family_checkpoint, family_model, hf_f
 
 @pytest.mark.parametrize(("family", "head"), [c for c in CASES if c[1] != "base"])
 def test_int8_keeps_the_decisions(family_model, family, head):
-    """int8 keeps every text's class, and each token's argmax wherever fp32's best two logits
-    are not a near-tie (gap > 0.02: random tiny heads have many, over a 150-word vocabulary more),
-    and at 90% of the positions or more overall."""
+    """int8 moves no logit by more than 0.05 (seen: ≤ 0.025) and keeps every decision (a text's
+    class, a token's argmax) that is not a near-tie in fp32 (best two logits more than 0.05
+    apart). Random tiny heads have many near-ties (a 150-word vocabulary more), and the tiny
+    tokenizers' vocabularies vary from one training to the next, so near-ties are left out: they
+    flip on int8's own error, which decided the test at random before."""
     fp32, int8 = family_model(family, head), family_model(family, head, "int8")
     arrays = arrays_for(fp32, BATCHES[0] + BATCHES[1][:1])
     a = fp32.session.run(**arrays, head_mask=fp32.head_mask(None))["logits"]
@@ -83,19 +86,19 @@ def test_int8_keeps_the_decisions(family_model, family, head):
     if a.ndim == 3:  # one decision per real token
         keep = arrays["attention_mask"].astype(bool)
         a, b = a[keep], b[keep]
+    assert np.abs(a - b).max() <= 0.05
     top2 = np.sort(a, -1)[:, -2:]
-    decided = top2[:, 1] - top2[:, 0] > 0.02
-    same = a.argmax(-1) == b.argmax(-1)
-    assert same[decided].all() and same.mean() >= 0.9
-    assert same.all() or head != "sequence-classification"
+    decided = top2[:, 1] - top2[:, 0] > 0.05
+    assert (a.argmax(-1) == b.argmax(-1))[decided].all()
+    assert decided.any() or head == "sequence-classification"  # the check is not empty
 
 
-# What onnxruntime's optimizer (model_type "bert", attention fusion off) makes of each family's
-# graph, 2 layers: every LayerNorm after a residual or the embeddings becomes SkipLayerNorm
-# (2 per layer + the embeddings), the feed-forward's GELU becomes BiasGelu (erf GELU) or FastGelu
-# (ALBERT's tanh GELU); the sequence head's activation stays a plain op (Tanh; ELECTRA's GELU is
-# fused without its bias; DistilBERT's ReLU); the masked-LM transform adds a LayerNormalization
-# (no residual to fuse) and one more (Bias/Fast)Gelu.
+# What onnxruntime's optimizer (model_type "bert", attention fusion off, SkipLayerNorm fusion off
+# for the CPU: export.optimize) makes of each family's graph, 2 layers: every LayerNorm stays a
+# LayerNormalization beside its residual Add (2 per layer + the embeddings), the feed-forward's
+# GELU becomes BiasGelu (erf GELU) or FastGelu (ALBERT's tanh GELU); the sequence head's
+# activation stays a plain op (Tanh; ELECTRA's GELU is fused without its bias; DistilBERT's
+# ReLU); the masked-LM transform adds one more LayerNormalization and (Bias/Fast)Gelu.
 GELU = {f: "FastGelu" if f == "albert" else "BiasGelu" for f in FAMILIES}
 HEAD_ACTIVATION = {f: {"electra": "Gelu", "distilbert": "Relu"}.get(f, "Tanh") for f in FAMILIES}
 
@@ -108,10 +111,24 @@ def test_fusions_per_family(family_model, family):
         layers = loaded.config.num_hidden_layers
         mlm = head == "masked-lm"
         assert ops["Softmax"] == layers, head  # every probability map stays an output
-        assert ops["SkipLayerNormalization"] == 2 * layers + 1, head
+        assert ops["SkipLayerNormalization"] == 0, head
         assert ops[GELU[family]] == layers + mlm, head
-        assert ops["LayerNormalization"] == mlm, head
+        assert ops["LayerNormalization"] == 2 * layers + 1 + mlm, head
         assert ops["Erf"] == 0 and ops["Pow"] == 0, head  # no GELU left unfused
         assert ops[HEAD_ACTIVATION[family]] == (head == "sequence-classification"), head
         assert not {"Attention", "MultiHeadAttention", "EmbedLayerNormalization"} & set(ops)
         assert ops["CumSum"] == (family in ("roberta", "xlm-roberta", "camembert"))
+
+
+@pytest.mark.parametrize("family", ["roberta", "albert"])
+def test_value_norms_match_transformers(family_checkpoint, family_model, family):
+    """‖f_h(x_j)‖ from the graph against transformers' value projections (hooks) and weights."""
+    path, ex = family_checkpoint(family, "base"), family_model(family, "base")
+    encodings = [ex.tokenizer.encode(t, p) for t, p in
+                 (("The cat sat on the mat.", "Mary went to Paris."), ("John ran!", None))]  # fmt: skip
+    arrays = batch_arrays(encodings, ex.config.pad_token_id, ex.session.inputs)
+    got = ex.session.run(["value_norms"], **arrays, head_mask=ex.head_mask(None))["value_norms"]
+    expected = hf_value_norms(path, arrays)
+    keep = np.broadcast_to(unpadded("value_norms", 4, arrays["attention_mask"] > 0), got.shape)
+    assert arrays["attention_mask"].min() == 0 and got.shape == expected.shape
+    np.testing.assert_allclose(got[keep], expected[keep], atol=1e-4)
