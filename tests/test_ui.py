@@ -332,6 +332,24 @@ def test_the_compare_view(server, page):
     assert "sentiment − minilm" in page.locator("#compare-delta").inner_text()
 
 
+def test_the_heads_and_formula_views(server, page):
+    text = "This movie was wonderful, I loved every minute of it."
+    page.goto(f"{server}?" + urlencode({"text": text, "model": "sentiment", "view": "heads"}))
+    page.get_by_role("button", name="Rank the heads").click()
+    page.wait_for_function(
+        "document.querySelector('#heads-test textarea')?.value.includes('bottom')",
+        timeout=120_000,
+    )
+    page.wait_for_function("document.querySelector('#heads-grid img')?.naturalWidth > 0")
+    page.screenshot(path=str(SHOTS / "heads.png"), full_page=True)
+    query = {"text": text, "model": "sentiment", "view": "formula", "formula_query": 4}
+    page.goto(f"{server}?" + urlencode(query))
+    page.wait_for_selector("#formula-steps table", timeout=60_000)
+    assert "wonderful" in page.locator("#formula-steps").inner_text()
+    wait_plot(page, "#formula-plot")
+    page.screenshot(path=str(SHOTS / "formula.png"), full_page=True)
+
+
 def test_markup_stays_text(server, page):
     page.goto(f"{server}?" + urlencode({"text": MARKUP, "style": "links"}))
     page.wait_for_selector("#head-links iframe", timeout=60_000)

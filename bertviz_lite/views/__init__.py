@@ -11,7 +11,9 @@ from .embeddings import EmbeddingsView
 from .explain import ExplainView
 from .export import ExportView
 from .fill_mask import FillMaskView
+from .formula import FormulaView
 from .head import HeadView
+from .heads import HeadsView
 from .overview import OverviewView
 
 REGISTRY: tuple[View, ...] = (
@@ -19,9 +21,11 @@ REGISTRY: tuple[View, ...] = (
     OverviewView(),
     EmbeddingsView(),
     AblationView(),
+    HeadsView(),
     ExplainView(),
     FillMaskView(),
     CompareView(),
+    FormulaView(),
     ExportView(),
 )
 VIEWS = {view.name: view for view in REGISTRY}

@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from bertviz_lite import events
-from bertviz_lite.model import LoadedModel
-from bertviz_lite.views import VIEWS
 from bertviz_lite.views.formula import steps
 from bertviz_lite.views.heads import cell_at, importance_image
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(LoadedModel, "head_importance") or "heads" not in VIEWS,
-    reason="the head sweep and queries/keys outputs are not in this export yet",
-)
 
 TEXT = "This movie was wonderful, I loved every minute of it."
 
