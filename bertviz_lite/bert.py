@@ -152,16 +152,17 @@ class BertAttention(nn.Module):
     def value_norms(self, v: Tensor) -> Tensor:
         """‖f_h(x_j)‖ = ‖(x_j W_V^h + b_V^h) W_O^h‖ for every head and token, [B, H, T].
 
-        W_O^h is the d rows of the output projection that head h's slice of the context feeds;
-        ‖v W_O^h‖² = v (W_O^h W_O^hᵀ) vᵀ with the d×d Gram matrix per head, built from weights
-        alone (a constant of the exported graph): T·D·d work per layer instead of T·D²."""
+        W_O^h is the d rows of the output projection that head h's slice of the context feeds.
+        Its d×d Gram matrix W_O^h W_O^hᵀ = R_hᵀ R_h (R_h from the QR decomposition of W_O^hᵀ,
+        whose Q has orthonormal columns), so ‖v W_O^h‖ = ‖v R_hᵀ‖: T·D·d work per layer instead
+        of T·D², and the norm of a d-vector (ONNX ReduceL2), never the root of a difference."""
         heads, d = self.self.num_heads, self.self.head_size
         w = self.output.dense.weight.t().reshape(heads, d, -1)  # [H, d, D]: W_O^h per head
-        gram = torch.matmul(w, w.transpose(1, 2))  # [H, d, d]
-        if torch.jit.is_tracing():  # the export stores the Gram matrices, not two weight copies
-            gram = torch.from_numpy(gram.detach().numpy().copy())
-        squared = (torch.matmul(v, gram) * v).sum(-1)
-        return torch.sqrt(torch.clamp(squared, min=0.0))  # ≥ 0 up to rounding
+        factor = torch.linalg.qr(w.transpose(1, 2).double())[1].transpose(1, 2)  # R_hᵀ [H, d, d]
+        factor = factor.to(v.dtype)
+        if torch.jit.is_tracing():  # the export stores the d×d factors, not the recipe
+            factor = torch.from_numpy(factor.detach().numpy().copy())
+        return torch.linalg.vector_norm(torch.matmul(v, factor), dim=-1)
 
     def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, dict]:
         context, probs, (q, k, v) = self.self(x, mask, head_mask)

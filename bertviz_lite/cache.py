@@ -24,8 +24,8 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "3"  # bump when export.py changes what it writes (3: per-layer outputs, value norms,
-# queries/keys/values, head_mask per item)
+EXPORT_VERSION = "4"  # bump when export.py changes what it writes (3: per-layer outputs, value norms,
+# queries/keys/values, head_mask per item; 4: value norms by ReduceL2 of v·R_hᵀ)
 
 
 def cache_root() -> Path:
