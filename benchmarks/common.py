@@ -173,12 +173,31 @@ def cpus() -> int:
     return cpu_count()
 
 
+# The vector extensions that decide which kernels onnxruntime and torch pick (/proc/cpuinfo flags).
+VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512bw",
+                "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile",
+                "amx_int8", "amx_bf16", "asimd", "sve")  # fmt: skip
+
+
+@cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them; empty elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        line = re.search(
+            r"^(?:flags|Features)\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M
+        )
+        return frozenset(line.group(1).split())
+    return frozenset()
+
+
 def machine() -> dict[str, str]:
     """What the numbers were measured on; the load average says whether it was busy."""
     info = {}
     with contextlib.suppress(OSError):
         models = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
         info["CPU"] = f"{models[0]} ({len(models)} logical CPUs on the host)" if models else ""
+    flags = cpu_flags()
+    info["Vector extensions"] = " ".join(f for f in VECTOR_FLAGS if f in flags) or "unknown"
     info["CPUs available to this process"] = str(cpus())
     with contextlib.suppress(OSError, ValueError):
         quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()

@@ -152,6 +152,28 @@ def test_forward_compares_with_transformers(report):
 
 
 @pytest.mark.slow
+def test_forward_measures_the_machine_and_the_drift(report):
+    """The CPU's vector extensions, the kernels MLAS picks, its measured matmul throughput on the
+    model's shapes with each row's share of it, and int8's drift from fp32 beside its speed."""
+    machine = section(report, "## Machine")
+    assert "| Vector extensions |" in machine
+    text = section(report, "## 1. Model forward")
+    assert "Kernels onnxruntime's MLAS picks on this CPU" in text and "fp32 GEMM" in text
+    rows = table_rows(text)
+    header = next(r for r in rows if "share of fp32 peak" in r)
+    body = {(r[0], r[1]): r for r in rows if len(r) == len(header) and r is not header}
+    share, drift = header.index("share of fp32 peak"), header.index("max abs Δ attention vs fp32")
+    for (name, _), row in body.items():
+        assert row[share].endswith("%"), row
+        if "ONNX int8" in name:
+            assert NUMBER.search(row[drift]), row
+    matmul = next(r for r in rows if "onnxruntime GFLOP/s" in r)
+    sizes = [r for r in rows if len(r) == len(matmul) and r[0].startswith("[T, 384]")]
+    assert {r[1] for r in sizes} == {"128", "512"} and all(float(r[2]) > 0 for r in sizes)
+    assert "`head_importance`" in text and "≥ 1.5× at 128 tokens" in text
+
+
+@pytest.mark.slow
 def test_page_weight_sets_ours_beside_bertviz(report):
     names = [r[0] for r in table_rows(section(report, "## 3. Page weight"))]
     assert "bertviz head_view" in names and "bertviz model_view" in names
