@@ -8,6 +8,7 @@ prints.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -187,3 +188,168 @@ def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
     """models/<task>/README.md (out/README.md) from adapter.json, the measured test figures and
     out/NOTES.md."""
     (out / "README.md").write_text(render(task, out, figures), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# the masked-LM card (models/minilm-mlm/README.md)
+
+# Stages of the masked-LM figures, as the card names them.
+MLM_STAGES = {"before": "before (head alone, frozen encoder)", "after": "after (LoRA + head)"}
+
+
+def mlm_figure_rows(figures: dict[str, dict[str, Any]]) -> list[str]:
+    """The masked-LM card's tables: top-1/top-5 per path, before and after pre-training; the
+    gain; per source through the first path."""
+    stages = [s for s in MLM_STAGES if s in figures]
+    paths = [p for p in PATHS if any(p in figures[s] for s in stages)]
+    head = " | ".join(f"{s}: top-1 | {s}: top-5" for s in stages)
+    rows = [f"| path | {head} |", "|---|" + "---|---|" * len(stages)]
+    for p in paths:
+        cells = " | ".join(
+            f"{figures[s][p]['top1']:.4f} | {figures[s][p]['top5']:.4f}" if p in figures[s]
+            else "– | –"
+            for s in stages
+        )  # fmt: skip
+        rows.append(f"| {PATHS[p]} | {cells} |")
+    if len(stages) == 2:
+        rows.append("")
+        gains = [
+            f"{PATHS[p]} {100 * (figures['after'][p]['top1'] - figures['before'][p]['top1']):+.2f}"
+            f" / {100 * (figures['after'][p]['top5'] - figures['before'][p]['top5']):+.2f}"
+            for p in paths if p in figures["before"] and p in figures["after"]
+        ]  # fmt: skip
+        rows.append("Gain from pre-training (after minus before, top-1 / top-5 points): "
+                    + "; ".join(gains) + ".")  # fmt: skip
+    first = paths[0]
+    sources = sorted({src for s in stages for src in figures[s][first].get("by_source", {})})
+    if sources:
+        rows += ["", f"Per source, {PATHS[first]}:", ""]
+        rows.append("| source | probes | " + " | ".join(f"{s}: top-1 | {s}: top-5" for s in stages)
+                    + " |")  # fmt: skip
+        rows.append("|---|---|" + "---|---|" * len(stages))
+        for src in sources:
+            n = figures[stages[0]][first]["by_source"][src]["n"]
+            cells = " | ".join(
+                f"{figures[s][first]['by_source'][src]['top1']:.4f} | "
+                f"{figures[s][first]['by_source'][src]['top5']:.4f}"
+                for s in stages
+            )
+            rows.append(f"| {src} | {n} | {cells} |")
+    return rows
+
+
+def mlm_verdict(after: dict[str, Any], top1: float, top5: float) -> str:
+    """Met when every ONNX path of the "after" meets both targets (PyTorch when no ONNX row)."""
+    paths = [p for p in PATHS if p in after and p.startswith("onnx_")]
+    paths = paths or [p for p in PATHS if p in after]
+    misses = []
+    for p in paths:
+        for key, target, name in (("top1", top1, "top-1"), ("top5", top5, "top-5")):
+            if after[p][key] < target:
+                misses.append(f"{name} through {PATHS[p]} by {100 * (target - after[p][key]):.1f}")
+    return "met." if not misses else f"**missed**: {'; '.join(misses)} points."
+
+
+def _mlm_dev(history: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"epoch {h['epoch']} loss {h['dev_loss']:.3f}, top-1 {h['dev_top1']:.4f}, "
+        f"top-5 {h['dev_top5']:.4f}"
+        for h in history
+    )
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def _files(folder: Path) -> str:
+    sizes = {f.name: f.stat().st_size for f in sorted(folder.glob("adapter.*"))}
+    return ", ".join(f"{k} {v / 1e3:,.0f} kB" for k, v in sizes.items())
+
+
+def render_mlm(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
+               test_windows: int) -> str:  # fmt: skip
+    """The card of the masked-LM adapter in `folder` (and its head-only/ baseline)."""
+    from .mlm import HEAD_ONLY, NAME, SETTINGS
+
+    meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
+    tr, d, lora = meta["training"], meta["data"], meta["lora"]
+    s, h = tr["settings"], tr["head_stage"]
+    parts = template_parts()
+    after = figures["after"]
+    n_probes = next(iter(after.values()))["n"]
+    values: dict[str, Any] = {
+        "title": SETTINGS.title,
+        "name": NAME,
+        "base": meta["base"],
+        "source": d["source"],
+        "packages": ", ".join(f"{k} {v}" for k, v in d["packages"].items()),
+        "data_version": d["data_version"],
+        "fingerprints": ", ".join(f"{k} `{v}`" for k, v in d["fingerprints"].items()),
+        "split_seed": d["split_seed"],
+        "n_train": d["sizes"]["train"],
+        "n_dev": d["sizes"]["dev"],
+        "n_test": test_docs,
+        "max_length": meta["max_length"],
+        "w_train": d["windows"]["train"],
+        "w_dev": d["windows"]["dev"],
+        "w_test": test_windows,
+        "train_tokens": f"{d['train_tokens']:,}",
+        "mask_prob": f"{s['mask_prob']:.0%}",
+        "head_lr": s["head_lr"],
+        "head_epochs": _epochs(s["head_epochs"]),
+        "head_best": h["best_epoch"],
+        "head_epochs_run": len(h["history"]),
+        "head_steps": h["steps"],
+        "head_minutes": f"{h['seconds'] / 60:.1f}",
+        "head_dev": _mlm_dev(h["history"]),
+        "lora_r": lora["r"],
+        "lora_alpha": lora["alpha"],
+        "lora_dropout": lora["dropout"],
+        "lora_targets": ", ".join(lora["targets"]),
+        "layers": meta["base_config"]["num_hidden_layers"],
+        "lr": s["lr"],
+        "epochs": _epochs(s["epochs"]),
+        "best_epoch": tr["best_epoch"],
+        "epochs_run": tr["epochs_run"],
+        "steps": tr["steps"],
+        "minutes": f"{tr['seconds'] / 60:.1f}",
+        "dev_per_epoch": _mlm_dev(tr["dev"]),
+        "weight_decay": s["weight_decay"],
+        "warmup": f"{s['warmup']:.0%}",
+        "batch_tokens": s["batch_tokens"],
+        "seed": s["seed"],
+        "precision": "bf16 autocast for the training steps (evaluation in fp32)"
+        if s.get("bf16")
+        else "fp32",
+        "total_minutes": f"{(tr['seconds'] + h['seconds']) / 60:.1f}",
+        "machine": tr["machine"],
+        "torch_version": tr["versions"]["torch"],
+        "peft_version": tr["versions"]["peft"],
+        "dtype": meta["dtype"],
+        "files": _files(folder),
+        "before_files": _files(folder / HEAD_ONLY),
+        "command": tr["command"],
+        "probe_every": s["probe_every"],
+        "probe_seed": s["probe_seed"],
+        "n_probes": n_probes,
+        "target_top1": f"{SETTINGS.target_top1:.2f}",
+        "target_top5": f"{SETTINGS.target_top5:.2f}",
+        "verdict": mlm_verdict(after, SETTINGS.target_top1, SETTINGS.target_top5),
+        "figures": "\n".join(mlm_figure_rows(figures)),
+    }
+    kind = "whole_word" if s.get("whole_word") else "tokens"
+    values["masking"] = parts[f"mlm.masking.{kind}"].substitute(values)
+    card = [parts["mlm.card"].substitute(values)]
+    notes = read_notes(folder)
+    if notes:
+        card.append(parts["notes"].substitute(values, notes=notes))
+    return "\n".join(card) + "\n"
+
+
+def write_mlm_card(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
+                   test_windows: int) -> None:  # fmt: skip
+    """models/minilm-mlm/README.md from adapter.json (both stages), the test figures and
+    NOTES.md."""
+    text = render_mlm(folder, figures, test_docs, test_windows)
+    (folder / "README.md").write_text(text, encoding="utf-8")

@@ -148,9 +148,95 @@ def test_template_parts():
     expected = {"card", "notes", "case_embeddings"}
     expected |= {f"data_rule.{t}" for t in TASKS}
     expected |= {f"{p}.{k}" for p in ("head", "test_inputs") for k in ("ner", "classification")}
+    expected |= {"mlm.card", "mlm.masking.tokens", "mlm.masking.whole_word"}
     assert set(parts) == expected
     assert all(isinstance(p, Template) for p in parts.values())
     # The text before the first part (the file's own comment) is not in any part.
     assert not any("string.Template" in p.template for p in parts.values())
     assert parts["card"].template.startswith("# $title\n")
     assert parts["test_inputs.ner"].template.startswith(" (")  # the leading space is kept
+
+
+# ---------------------------------------------------------------------------------------------
+# the masked-LM card
+
+
+def mlm_figures_from_card(card: str) -> dict[str, Any]:
+    """The figures models/minilm-mlm/README.md was written from, read back from its tables (4
+    decimals: exact again as counts over n), and the test split's sizes."""
+    n = int(re.search(r": (\d+) probes from (\d+) windows of (\d+) documents", card).group(1))
+    section = card.split("## Test figures", 1)[1].split("\n## ", 1)[0]
+    table, per_source = section.split("Per source", 1)
+    exact = lambda x, k: round(float(x) * k) / k  # noqa: E731
+    figures: dict[str, Any] = {"before": {}, "after": {}}
+    first = None
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in ROW_KEYS:
+            key = ROW_KEYS[cells[0]]
+            first = first or key
+            for stage, (t1, t5) in zip(("before", "after"), (cells[1:3], cells[3:5])):
+                figures[stage][key] = {"top1": exact(t1, n), "top5": exact(t5, n), "n": n,
+                                       "by_source": {}}  # fmt: skip
+    for line in per_source.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[1].isdigit():
+            k = int(cells[1])
+            for stage, (t1, t5) in zip(("before", "after"), (cells[2:4], cells[4:6])):
+                figures[stage][first]["by_source"][cells[0]] = {
+                    "top1": exact(t1, k), "top5": exact(t5, k), "n": k}  # fmt: skip
+    return figures
+
+
+def mlm_sizes(card: str) -> dict[str, int]:
+    m = re.search(r": (\d+) probes from (\d+) windows of (\d+) documents", card)
+    return {"test_docs": int(m.group(3)), "test_windows": int(m.group(2))}
+
+
+def test_committed_mlm_card_regenerates(tmp_path):
+    from bertviz_lite.train.mlm import HEAD_ONLY
+    from bertviz_lite.train.mlm import default_out as mlm_out
+
+    committed = (mlm_out() / "README.md").read_text(encoding="utf-8")
+    figures = mlm_figures_from_card(committed)
+    assert set(figures["after"]) == {"torch_fp32", "onnx_fp32", "onnx_int8"}
+    for name in ("adapter.json", "adapter.safetensors", "NOTES.md"):
+        shutil.copy(mlm_out() / name, tmp_path / name)
+    (tmp_path / HEAD_ONLY).mkdir()
+    for name in ("adapter.json", "adapter.safetensors"):
+        shutil.copy(mlm_out() / HEAD_ONLY / name, tmp_path / HEAD_ONLY / name)
+    cards.write_mlm_card(tmp_path, figures, **mlm_sizes(committed))
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == committed
+    notes = cards.read_notes(mlm_out())
+    assert notes and committed.endswith(f"\n## Notes\n\n{notes}\n")
+
+
+def test_mlm_figure_rows_and_verdict():
+    def m(t1, t5, by=None):
+        return {"top1": t1, "top5": t5, "n": 10, "by_source": by or {}}
+
+    by = {"bbc": {"top1": 0.5, "top5": 0.7, "n": 6}, "tweet": {"top1": 0.25, "top5": 0.5, "n": 4}}
+    figures = {
+        "before": {"torch_fp32": m(0.1, 0.2, by), "onnx_int8": m(0.1, 0.3)},
+        "after": {"torch_fp32": m(0.45, 0.65, by), "onnx_int8": m(0.41, 0.6)},
+    }
+    rows = cards.mlm_figure_rows(figures)
+    assert rows[:4] == [
+        "| path | before: top-1 | before: top-5 | after: top-1 | after: top-5 |",
+        "|---|---|---|---|---|",
+        "| PyTorch fp32 (merged adapter) | 0.1000 | 0.2000 | 0.4500 | 0.6500 |",
+        "| ONNX int8 (what the app runs on a CPU) | 0.1000 | 0.3000 | 0.4100 | 0.6000 |",
+    ]
+    assert rows[5] == (
+        "Gain from pre-training (after minus before, top-1 / top-5 points): PyTorch fp32 (merged "
+        "adapter) +35.00 / +45.00; ONNX int8 (what the app runs on a CPU) +31.00 / +30.00."
+    )
+    assert rows[-2:] == ["| bbc | 6 | 0.5000 | 0.7000 | 0.5000 | 0.7000 |",
+                         "| tweet | 4 | 0.2500 | 0.5000 | 0.2500 | 0.5000 |"]  # fmt: skip
+    assert cards.mlm_verdict(figures["after"], 0.40, 0.60) == "met."
+    verdict = cards.mlm_verdict(figures["after"], 0.42, 0.60)
+    assert (
+        verdict == "**missed**: top-1 through ONNX int8 (what the app runs on a CPU) by 1.0 points."
+    )
+    # Without ONNX rows, PyTorch is judged.
+    assert cards.mlm_verdict({"torch_fp32": m(0.3, 0.7)}, 0.4, 0.6).startswith("**missed**: top-1")

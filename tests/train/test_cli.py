@@ -105,3 +105,53 @@ def test_eval_of_a_committed_adapter(tmp_path, capsys):
         f"sentiment test, torch fp32:      accuracy {figures['torch_fp32']['accuracy']:.4f}" in out
     )
     assert "wrote" not in out
+
+
+def test_mlm_arguments(monkeypatch):
+    from bertviz_lite.train import pretrain
+
+    calls = []
+    monkeypatch.setattr(pretrain, "train_mlm", lambda *args: calls.append(args))
+    main(["mlm"])
+    main(["minilm-mlm", "--whole-word", "--head-only", "--resume", "--epochs", "3",
+          "--head-epochs", "2", "--max-steps", "7", "--limit", "5", "--out", "/tmp/m"])  # fmt: skip
+    assert calls == [
+        ("python -m bertviz_lite.train mlm", None, None, None, None, None, False, False, False),
+        (
+            "python -m bertviz_lite.train minilm-mlm --whole-word --head-only --resume --epochs 3 "
+            "--head-epochs 2 --max-steps 7 --limit 5 --out /tmp/m",
+            Path("/tmp/m"), 3, 2, 7, 5, True, True, True,
+        ),
+    ]  # fmt: skip
+
+
+def test_mlm_flags_are_for_mlm_only(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["topic", "--whole-word"])
+    assert e.value.code == 2
+    assert "--whole-word: only for mlm" in capsys.readouterr().err
+
+
+def test_eval_mlm_prints_both_stages_and_writes_json(monkeypatch, tmp_path, capsys):
+    from bertviz_lite.train import pretrain
+
+    m = {"top1": 0.5, "top5": 0.75, "loss": 2.0, "n": 8, "by_source": {}}
+    calls = []
+
+    def fake(folder, variants, limit):
+        calls.append((folder, variants, limit))
+        rows = {"torch_fp32": m, **{f"onnx_{v}": m for v in variants}}
+        return {"before": rows, "after": rows}, {"documents": 2, "windows": 3}
+
+    monkeypatch.setattr(pretrain, "evaluate_mlm", fake)
+    main(["eval", "minilm-mlm", "--adapter", str(tmp_path), "--limit", "2",
+          "--json", str(tmp_path / "f.json")])  # fmt: skip
+    main(["eval", "mlm", "--variant", "int8"])
+    from bertviz_lite.train.mlm import default_out as mlm_out
+
+    assert calls == [(tmp_path.resolve(), ("fp32", "int8"), 2),
+                     (mlm_out().resolve(), ("int8",), None)]  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "minilm-mlm test, before, torch_fp32:  top-1 0.5000, top-5 0.7500 (n=8)"
+    assert lines[2] == "minilm-mlm test, before, onnx_int8:   top-1 0.5000, top-5 0.7500 (n=8)"
+    assert json.loads((tmp_path / "f.json").read_text())["after"]["onnx_fp32"] == m
