@@ -134,6 +134,9 @@ def test_value_norms_in_every_analysis(checkpoints):
     T = len(r.tokens)
     assert r.value_norms.shape == (2, 4, T) and r.value_norms.dtype == np.float32
     assert (r.value_norms > 0).all() and r.queries is None and r.keys is None
+    d = r.to_dict(decimals=6)
+    np.testing.assert_allclose(d["value_norms"], r.value_norms, atol=1e-6)
+    assert "queries" not in d and "queries" in ex.analyze("hi", extra=("queries",)).to_dict()
     with pytest.raises(ValueError, match="unknown extra"):
         ex.analyze("hi", extra=("scores",))
 

@@ -35,7 +35,7 @@ class Analysis:
     values: np.ndarray | None = field(default=None, repr=False)
 
     def summary(self) -> dict:
-        """Everything but the two tensors, JSON-ready."""
+        """Everything but the tensors, JSON-ready."""
         e = self.encoding
         return {
             "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
@@ -44,12 +44,14 @@ class Analysis:
         }  # fmt: skip
 
     def to_dict(self, decimals: int = 4) -> dict:
-        """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals`."""
+        """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals` (value
+        norms, queries, keys and values where the analysis has them)."""
+        tensors = ("attentions", "hidden_states", "value_norms", "queries", "keys", "values")
         return {
             **self.summary(),
-            "attentions": np.round(self.attentions, decimals).tolist(),
-            "hidden_states": np.round(self.hidden_states, decimals).tolist(),
-        }
+            **{name: np.round(getattr(self, name), decimals).tolist() for name in tensors
+               if getattr(self, name) is not None},
+        }  # fmt: skip
 
     def show(self, view: str = "head", **settings):
         """This analysis as the app draws `view` with these settings (inline in Jupyter)."""
