@@ -157,3 +157,11 @@ def test_the_export_carries_the_attributions_computed(tmp_path, monkeypatch):
         assert len(scores) == len(tokens) and "wonderful" in list(tokens)
         assert "attribution_integrated_gradients" in data.files
     assert "attribution_occlusion" in json.loads(Path(after["export.json"]).read_text())
+
+
+def test_the_cache_counts_every_array_an_analysis_holds():
+    r = events.analysis("minilm", "The cat sat.", None)
+    arrays = [r.attentions, r.hidden_states, r.value_norms]
+    assert events.AnalysisCache.size(r) >= sum(a.nbytes for a in arrays)
+    mlm = events.analysis("minilm-mlm", "The capital of France is [MASK].", None)
+    assert events.AnalysisCache.size(mlm) >= mlm.logits.nbytes > mlm.attentions.nbytes

@@ -350,6 +350,19 @@ def test_the_heads_and_formula_views(server, page):
     page.screenshot(path=str(SHOTS / "formula.png"), full_page=True)
 
 
+def test_fill_the_mask(server, page):
+    text = "The prime minister said the government would cut taxes."
+    page.goto(f"{server}?" + urlencode({"text": text, "model": "minilm-mlm", "view": "fill"}))
+    page.locator("#fill-words").get_by_text("government").click()  # hide it
+    page.wait_for_selector("#fill-guesses .output-class", timeout=120_000)
+    assert "government" in page.locator("#fill-guesses").inner_text()  # its guess, back
+    wait_plot(page, "#fill-reads")
+    assert "unmasked" in page.locator("#fill-reads").inner_text() or page.locator(
+        "#fill-reads .main-svg").count() > 0  # fmt: skip
+    page.wait_for_function("location.search.includes('mask_word=6')")  # the link carries it
+    page.screenshot(path=str(SHOTS / "fill.png"), full_page=True)
+
+
 def test_markup_stays_text(server, page):
     page.goto(f"{server}?" + urlencode({"text": MARKUP, "style": "links"}))
     page.wait_for_selector("#head-links iframe", timeout=60_000)
