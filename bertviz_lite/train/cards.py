@@ -27,8 +27,8 @@ NOTES = "NOTES.md"
 # Row names of the figure tables, by the keys of `evaluate.evaluate_committed`'s figures.
 PATHS = {
     "torch_fp32": "PyTorch fp32 (merged adapter)",
-    "onnx_int8": "ONNX int8 (what the app runs on a CPU)",
-    "onnx_fp32": "ONNX fp32",
+    "onnx_int8": "ONNX int8 (the app's fast, approximate precision)",
+    "onnx_fp32": "ONNX fp32 (the app's default, exact)",
     "onnx_int8_app": "ONNX int8 via `analyze_batch` (raw text, up to 512 tokens)",
     "onnx_fp32_app": "ONNX fp32 via `analyze_batch` (raw text, up to 512 tokens)",
 }

@@ -118,9 +118,9 @@ def test_figure_rows():
         "| path | test accuracy |",
         "|---|---|",
         "| PyTorch fp32 (merged adapter) | 0.5000 |",
-        "| ONNX fp32 | 0.7500 |",
+        "| ONNX fp32 (the app's default, exact) | 0.7500 |",
         "",
-        "Difference, ONNX fp32 minus PyTorch: +25.00 points.",
+        "Difference, ONNX fp32 (the app's default, exact) minus PyTorch: +25.00 points.",
     ]
     t = {"X": {"f1": 0.25, "support": 4}}
     ner = {"f1": 0.5, "precision": 0.4, "recall": 0.6, "per_type": t, "n": 4}
@@ -128,7 +128,7 @@ def test_figure_rows():
     assert rows[0] == "| path | test entity F1 | precision | recall |"
     assert rows[2] == "| PyTorch fp32 (merged adapter) | 0.5000 | 0.4000 | 0.6000 |"
     assert (
-        rows[5] == "Difference, ONNX int8 (what the app runs on a CPU) minus PyTorch: -5.00 points."
+        rows[5] == "Difference, ONNX int8 (the app's fast, approximate precision) minus PyTorch: -5.00 points."
     )
     assert rows[-3:] == ["| type | support | F1, torch_fp32 | F1, onnx_int8 |", "|---|---|---|---|",
                          "| X | 4 | 0.2500 | 0.2500 |"]  # fmt: skip
@@ -225,18 +225,18 @@ def test_mlm_figure_rows_and_verdict():
         "| path | before: top-1 | before: top-5 | after: top-1 | after: top-5 |",
         "|---|---|---|---|---|",
         "| PyTorch fp32 (merged adapter) | 0.1000 | 0.2000 | 0.4500 | 0.6500 |",
-        "| ONNX int8 (what the app runs on a CPU) | 0.1000 | 0.3000 | 0.4100 | 0.6000 |",
+        "| ONNX int8 (the app's fast, approximate precision) | 0.1000 | 0.3000 | 0.4100 | 0.6000 |",
     ]
     assert rows[5] == (
         "Gain from pre-training (after minus before, top-1 / top-5 points): PyTorch fp32 (merged "
-        "adapter) +35.00 / +45.00; ONNX int8 (what the app runs on a CPU) +31.00 / +30.00."
+        "adapter) +35.00 / +45.00; ONNX int8 (the app's fast, approximate precision) +31.00 / +30.00."
     )
     assert rows[-2:] == ["| bbc | 6 | 0.5000 | 0.7000 | 0.5000 | 0.7000 |",
                          "| tweet | 4 | 0.2500 | 0.5000 | 0.2500 | 0.5000 |"]  # fmt: skip
     assert cards.mlm_verdict(figures["after"], 0.40, 0.60) == "met."
     verdict = cards.mlm_verdict(figures["after"], 0.42, 0.60)
     assert (
-        verdict == "**missed**: top-1 through ONNX int8 (what the app runs on a CPU) by 1.0 points."
+        verdict == "**missed**: top-1 through ONNX int8 (the app's fast, approximate precision) by 1.0 points."
     )
     # Without ONNX rows, PyTorch is judged.
     assert cards.mlm_verdict({"torch_fp32": m(0.3, 0.7)}, 0.4, 0.6).startswith("**missed**: top-1")
