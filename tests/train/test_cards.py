@@ -107,7 +107,7 @@ def test_ner_card_parts(tmp_path):
     assert "- Letter case: the base's vocabulary is uncased" in card
     assert "as in the app.\n- Letter case:" in card  # one list item after the other
     assert "so batching would move its figures) (the test words are fed pre-split" in card
-    assert "| LOC | 2 | 0.5000 |\n| PER | 3 | 0.9000 |\n\n## Notes\n\nFour runs" in card
+    assert "| LOC | 2 | 0.5000 |\n| PER | 3 | 0.9000 |\n\n## Notes\n\nONNX fp32, the app" in card and "\n\nFour runs" in card
 
 
 def test_figure_rows():
