@@ -11,12 +11,8 @@ stages, each its own adapter:
 2. **lora**: LoRA pairs on every Linear of every encoder layer, and the head, which starts from
    stage 1's; the encoder in train mode (dropout 0.1).
 
-Text is cut into windows of at most `max_length` tokens ([CLS] + up to 126 tokens + [SEP]) at
-word boundaries; a long article gives several windows, a snippet or tweet one. Batches hold up to
-`batch_tokens` padded tokens of similar-length windows, so a batch of tweets is not padded to
-128. Each batch is corrupted by `masking.mask_batch` with a Generator seeded by (seed, stage,
-epoch, batch): the masks change every epoch (dynamic masking) and a resumed run draws the same
-ones. The vocabulary logits are computed at the chosen positions only.
+Text is cut into windows (mlm_windows.py); each batch is corrupted by `masking.mask_batch` with a
+Generator seeded by (seed, stage, epoch, batch): dynamic masking that a resumed run repeats.
 
 After each epoch, the dev split's loss and top-1/top-5 accuracy at the chosen positions (fixed
 masks) are measured; the epoch with the lowest dev loss is kept. The training state (trainable
@@ -34,10 +30,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,8 +44,13 @@ from .. import adapter, catalog
 from ..bert import BertForMaskedLM
 from ..cache import cache_root
 from ..config import CheckpointError, read_config
-from ..tokenizer import Tokenizer
-from .masking import IGNORE, Probe, Vocab, mask_batch, single_mask_probes
+from .masking import IGNORE, Vocab, mask_batch
+from .mlm_eval import (
+    core,
+    dev_metrics,
+    masked_logits,
+)
+from .mlm_windows import Window, batch_rng, pad, token_batches
 from .tasks import ALL_LINEARS, BASE
 
 log = logging.getLogger(__name__)
@@ -115,83 +116,6 @@ def checkpoint_file(out: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# text → windows → batches
-
-
-class Window(NamedTuple):
-    ids: list[int]  # [CLS] ... [SEP]
-    source: str
-
-
-def windows(items: Sequence[dict], tok: Tokenizer, max_length: int) -> list[Window]:
-    """Each text cut into windows of at most `max_length` tokens, at word boundaries (a word
-    longer than a window is cut)."""
-    backend = tok.backend
-    cls_id, sep_id = tok.token_id("[CLS]"), tok.token_id("[SEP]")
-    room = max_length - 2
-    out = []
-    encs = backend.encode_batch([it["text"] for it in items], add_special_tokens=False)
-    for it, enc in zip(items, encs):
-        ids, words = enc.ids, enc.word_ids
-        start = 0
-        while start < len(ids):
-            end = min(start + room, len(ids))
-            if end < len(ids) and words[end] is not None and words[end] == words[end - 1]:
-                cut = end
-                while cut > start and words[cut] == words[cut - 1]:
-                    cut -= 1
-                end = cut if cut > start else end
-            out.append(Window([cls_id, *ids[start:end], sep_id], it["source"]))
-            start = end
-    return out
-
-
-def token_batches(
-    lengths: Sequence[int], max_tokens: int, rng: np.random.Generator | None
-) -> list[list[int]]:
-    """Index batches of similar lengths, each at most `max_tokens` once padded. With `rng`:
-    shuffled, sorted by length within chunks of ~50 batches, and the batches shuffled; without:
-    sorted by length (evaluation)."""
-    if len(lengths) == 0:
-        return []
-    order = np.arange(len(lengths))
-    chunk = len(order)
-    if rng is not None:
-        rng.shuffle(order)
-        chunk = max(1, 50 * max_tokens // max(1, round(float(np.mean(lengths)))))
-    out: list[list[int]] = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk].tolist(), key=lambda i: lengths[i])
-        batch: list[int] = []
-        for i in part:
-            if batch and (len(batch) + 1) * max(lengths[i], lengths[batch[-1]]) > max_tokens:
-                out.append(batch)
-                batch = []
-            batch.append(i)
-        if batch:
-            out.append(batch)
-    if rng is not None:
-        perm = rng.permutation(len(out))
-        out = [out[i] for i in perm]
-    return out
-
-
-def pad(rows: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded ids and attention mask, int64."""
-    width = max(len(r) for r in rows)
-    ids = np.full((len(rows), width), pad_id, np.int64)
-    mask = np.zeros((len(rows), width), np.int64)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = r
-        mask[i, : len(r)] = 1
-    return ids, mask
-
-
-def batch_rng(seed: int, *keys: int) -> np.random.Generator:
-    return np.random.default_rng([seed, *keys])
-
-
-# ---------------------------------------------------------------------------------------------
 # model
 
 
@@ -222,11 +146,6 @@ def build_model(base_dir: Path, seed: int, counts: np.ndarray | None = None) -> 
     return model
 
 
-def core(model: nn.Module) -> BertForMaskedLM:
-    """Our BertForMaskedLM inside a peft wrapper (LoRA layers in place), or the model itself."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 def head_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
     """The trained head's parameters by our names (not the tied decoder)."""
     params = dict(core(model).named_parameters())
@@ -252,121 +171,6 @@ def wrap_lora(model: nn.Module, s: MLMSettings) -> nn.Module:
     for p in head_parameters(wrapped).values():
         p.requires_grad_(True)
     return wrapped
-
-
-def masked_logits(
-    model: nn.Module, ids: torch.Tensor, mask: torch.Tensor, where: torch.Tensor
-) -> torch.Tensor:
-    """Vocabulary logits at the positions `where` [B, T] (bool) only: [n, vocab]."""
-    m = core(model)
-    hidden = m.bert(ids, mask).hidden_states[:, -1]
-    return m.cls.predictions(hidden[where])
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation
-
-
-def _topk_hits(logits: torch.Tensor, answers: torch.Tensor) -> tuple[int, int, float]:
-    """(top-1 hits, top-5 hits, summed negative log-likelihood) of `answers`."""
-    top = logits.topk(5, dim=-1).indices
-    hit1 = int((top[:, 0] == answers).sum())
-    hit5 = int((top == answers[:, None]).any(-1).sum())
-    nll = float(nn.functional.cross_entropy(logits.double(), answers, reduction="sum"))
-    return hit1, hit5, nll
-
-
-def dev_metrics(
-    model: nn.Module, wins: Sequence[Window], vocab: Vocab, s: MLMSettings, progress: bool = False
-) -> dict[str, Any]:
-    """Loss and top-1/top-5 accuracy at the chosen positions of `wins`, masked by the training
-    rule with fixed seeds (the same masks every epoch): fp32, eval mode."""
-    model.eval()
-    order = token_batches([len(w.ids) for w in wins], 2 * s.batch_tokens, None)
-    hit1 = hit5 = n = 0
-    nll = 0.0
-    for b, idx in enumerate(tqdm(order, desc="dev", leave=False, disable=not progress)):
-        ids, att = pad([wins[i].ids for i in idx])
-        masked = mask_batch(ids, att, vocab, batch_rng(s.seed, 99, b), s.mask_prob, s.whole_word)
-        where = torch.from_numpy(masked.labels != IGNORE)
-        if not where.any():
-            continue
-        with torch.inference_mode():
-            logits = masked_logits(
-                model, torch.from_numpy(masked.input_ids), torch.from_numpy(att), where
-            ).float()
-        a, b5, ll = _topk_hits(logits, torch.from_numpy(masked.labels)[where])
-        hit1, hit5, nll, n = hit1 + a, hit5 + b5, nll + ll, n + int(where.sum())
-    return {"loss": nll / max(1, n), "top1": hit1 / max(1, n), "top5": hit5 / max(1, n), "n": n}
-
-
-def probes(wins: Sequence[Window], vocab: Vocab, s: MLMSettings) -> list[Probe]:
-    return single_mask_probes([(w.ids, w.source) for w in wins], vocab, s.probe_seed, s.probe_every)
-
-
-def probe_metrics(
-    logits_at: Callable[[list[Probe]], np.ndarray],
-    items: Sequence[Probe],
-    batch_tokens: int = 8192,
-    progress: bool = False,
-    desc: str = "probes",
-) -> dict[str, Any]:
-    """Top-1/top-5 accuracy (and mean NLL) of each probe's answer; `logits_at(probes)` gives the
-    vocabulary logits at each probe's masked position, [len(probes), vocab]. Batches of similar
-    lengths up to `batch_tokens` (1: one probe at a time, as the app runs a text)."""
-    order = (
-        [[i] for i in range(len(items))]
-        if batch_tokens <= 1
-        else token_batches([len(p.ids) for p in items], batch_tokens, None)
-    )
-    per: dict[str, list[float]] = {}
-    hits1 = np.zeros(len(items), bool)
-    hits5 = np.zeros(len(items), bool)
-    nll = np.zeros(len(items))
-    for idx in tqdm(order, desc=desc, unit="batch", leave=False, disable=not progress):
-        logits = torch.from_numpy(np.asarray(logits_at([items[i] for i in idx]), np.float32))
-        answers = torch.tensor([items[i].answer for i in idx])
-        top = logits.topk(5, dim=-1).indices
-        hits1[idx] = (top[:, 0] == answers).numpy()
-        hits5[idx] = (top == answers[:, None]).any(-1).numpy()
-        nll[idx] = nn.functional.cross_entropy(logits.double(), answers, reduction="none").numpy()
-    for i, p in enumerate(items):
-        per.setdefault(p.source, []).append(i)
-    by_source = {
-        src: {"top1": float(hits1[ix].mean()), "top5": float(hits5[ix].mean()), "n": len(ix)}
-        for src, ix in sorted(per.items())
-    }
-    return {"top1": float(hits1.mean()), "top5": float(hits5.mean()), "loss": float(nll.mean()),
-            "n": len(items), "by_source": by_source}  # fmt: skip
-
-
-def torch_logits_at(model: nn.Module) -> Callable[[list[Probe]], np.ndarray]:
-    """`probe_metrics`' logits function through a torch model, fp32."""
-
-    def run(batch: list[Probe]) -> np.ndarray:
-        ids, att = pad([p.ids for p in batch])
-        where = torch.zeros(ids.shape, dtype=torch.bool)
-        for row, p in enumerate(batch):
-            where[row, p.position] = True
-        with torch.inference_mode():
-            return masked_logits(model, torch.from_numpy(ids), torch.from_numpy(att), where).numpy()
-
-    return run
-
-
-def session_logits_at(session, layers: int, heads: int) -> Callable[[list[Probe]], np.ndarray]:
-    """`probe_metrics`' logits function through an ONNX session (runtime.Session)."""
-    head_mask = np.ones((layers, heads), np.float32)
-
-    def run(batch: list[Probe]) -> np.ndarray:
-        ids, att = pad([p.ids for p in batch])
-        out = session.run(
-            ["logits"], input_ids=ids, attention_mask=att, token_type_ids=np.zeros_like(ids),
-            head_mask=head_mask,
-        )["logits"]  # fmt: skip
-        return np.stack([out[row, p.position] for row, p in enumerate(batch)])
-
-    return run
 
 
 # ---------------------------------------------------------------------------------------------

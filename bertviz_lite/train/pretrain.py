@@ -21,7 +21,7 @@ import numpy as np
 from .. import adapter, catalog
 from ..cache import package_version
 from ..tokenizer import Tokenizer
-from . import mlm
+from . import mlm, mlm_eval, mlm_windows
 from .data import mlm as mlm_data
 from .fit import MACHINE
 from .masking import Vocab
@@ -41,7 +41,7 @@ def _versions() -> dict[str, str]:
 
 def _corpus(s: mlm.MLMSettings, split: str, limit: int | None, tok: Tokenizer):
     items = mlm_data.load_split(split, limit)
-    return items, mlm.windows(items, tok, s.max_length)
+    return items, mlm_windows.windows(items, tok, s.max_length)
 
 
 def _store(result: mlm.StageResult, folder: Path, meta: dict[str, Any], base: Path, dev_w, vocab,
@@ -50,7 +50,7 @@ def _store(result: mlm.StageResult, folder: Path, meta: dict[str, Any], base: Pa
     otherwise); return the dev figures of the stored artifact."""
     for dtype in ("float16", "float32"):
         mlm.save(result.model, folder, meta, dtype=dtype)
-        dev = mlm.dev_metrics(mlm.load_merged(base, folder), dev_w, vocab, s)
+        dev = mlm_eval.dev_metrics(mlm.load_merged(base, folder), dev_w, vocab, s)
         moved = 100 * max(abs(dev["top1"] - result.best_dev["top1"]),
                           abs(dev["top5"] - result.best_dev["top5"]))  # fmt: skip
         print(f"stored as {dtype}: dev top-1 {dev['top1']:.4f} ({moved:.2f} points from training)")
@@ -153,11 +153,11 @@ def train_mlm(
 
     # The test split, read once, through the saved artifacts.
     test_items, test_w = _corpus(s, "test", limit, tok)
-    probes = mlm.probes(test_w, vocab, s)
+    probes = mlm_eval.probes(test_w, vocab, s)
     figures: dict[str, dict[str, Any]] = {}
     for which, path in stages.items():
         merged = mlm.load_merged(base, path)
-        m = mlm.probe_metrics(mlm.torch_logits_at(merged), probes, progress=progress)
+        m = mlm_eval.probe_metrics(mlm_eval.torch_logits_at(merged), probes, progress=progress)
         figures[which] = {"torch_fp32": m}
         print(f"TEST {which} (torch fp32, merged adapter): {headline(m)}")
     if not head_only and (out is None or out.resolve() == mlm.default_out().resolve()):
@@ -211,7 +211,7 @@ def evaluate_mlm(
     tok = Tokenizer.from_dir(base, meta.get("max_length", s.max_length))
     vocab = Vocab.from_backend(tok.backend)
     items, wins = _corpus(s, "test", limit, tok)
-    probes = mlm.probes(wins, vocab, s)
+    probes = mlm_eval.probes(wins, vocab, s)
     stages = {"before": Path(folder) / mlm.HEAD_ONLY, "after": Path(folder)}
     figures: dict[str, dict[str, Any]] = {}
     for which, path in stages.items():
@@ -219,13 +219,13 @@ def evaluate_mlm(
             continue
         merged = mlm.load_merged(base, path)
         c = merged.config
-        row = {"torch_fp32": mlm.probe_metrics(mlm.torch_logits_at(merged), probes,
+        row = {"torch_fp32": mlm_eval.probe_metrics(mlm_eval.torch_logits_at(merged), probes,
                                                progress=progress, desc=f"{which} torch")}  # fmt: skip
         for variant in variants:
             session = onnx_session(path, variant)
-            logits = mlm.session_logits_at(session, c.num_hidden_layers, c.num_attention_heads)
+            logits = mlm_eval.session_logits_at(session, c.num_hidden_layers, c.num_attention_heads)
             # One probe per run, as the app runs a text: dynamic int8 scales by the whole batch.
-            row[f"onnx_{variant}"] = mlm.probe_metrics(
+            row[f"onnx_{variant}"] = mlm_eval.probe_metrics(
                 logits, probes, batch_tokens=1, progress=progress, desc=f"{which} {variant}"
             )
         figures[which] = row

@@ -14,7 +14,7 @@ import torch
 
 from bertviz_lite import predictions
 from bertviz_lite.tokenizer import Tokenizer
-from bertviz_lite.train import data, mlm, pretrain
+from bertviz_lite.train import data, mlm, mlm_eval, mlm_windows, pretrain
 from bertviz_lite.train.data import mlm as mlm_data
 from bertviz_lite.train.masking import IGNORE, Vocab
 
@@ -56,7 +56,7 @@ def test_windows_cut_at_word_boundaries(tok):
     text = "The quick brown fox jumps over the lazy dog. " * 40 + "Antidisestablishmentarianism!"
     items = [{"text": text, "source": "bbc"}, {"text": "Short one.", "source": "tweet"},
              {"text": "", "source": "movie"}]  # fmt: skip
-    wins = mlm.windows(items, tok, 32)
+    wins = mlm_windows.windows(items, tok, 32)
     cls_id, sep_id = tok.token_id("[CLS]"), tok.token_id("[SEP]")
     assert all(w.ids[0] == cls_id and w.ids[-1] == sep_id and len(w.ids) <= 32 for w in wins)
     enc = tok.backend.encode(text, add_special_tokens=False)
@@ -71,12 +71,12 @@ def test_token_batches():
     rng = np.random.default_rng(0)
     lengths = rng.integers(5, 129, 1000).tolist()
     for order_rng in (np.random.default_rng(1), None):
-        got = mlm.token_batches(lengths, 1024, order_rng)
+        got = mlm_windows.token_batches(lengths, 1024, order_rng)
         assert sorted(i for b in got for i in b) == list(range(1000))
         assert all(len(b) * max(lengths[i] for i in b) <= 1024 for b in got)
-    ordered = mlm.token_batches(lengths, 1024, None)
+    ordered = mlm_windows.token_batches(lengths, 1024, None)
     assert [lengths[i] for b in ordered for i in b] == sorted(lengths)
-    assert mlm.token_batches([], 1024, None) == []
+    assert mlm_windows.token_batches([], 1024, None) == []
 
 
 def test_settings_and_meta(base):
@@ -206,7 +206,7 @@ def test_eval_scores_both_stages(run, monkeypatch):
 def test_a_stopped_run_resumes_to_the_same_weights(base, tok, vocab, tmp_path, monkeypatch):
     s = dataclasses.replace(mlm.SETTINGS, **{**TINY, "checkpoint_every": 3})
     items = mlm_data.load_split("train", limit=3)
-    train_w = mlm.windows(items, tok, s.max_length)
+    train_w = mlm_windows.windows(items, tok, s.max_length)
     dev_w = train_w[:4]
 
     def stage(ckpt, state=None):
@@ -252,7 +252,7 @@ def test_loss_reads_only_the_chosen_positions(base, vocab):
     where = torch.zeros_like(ids, dtype=torch.bool)
     where[0, 2] = where[1, 1] = True
     with torch.inference_mode():
-        got = mlm.masked_logits(model, ids, att, where)
+        got = mlm_eval.masked_logits(model, ids, att, where)
         full = model(ids, att).logits
     torch.testing.assert_close(got, full[where])
     assert IGNORE == -100
