@@ -45,6 +45,7 @@ FP32_QKV = "ours, ONNX fp32, CPU, + queries, keys, values"
 GOALS = {FP32: 1.5, INT8: 3.0}  # × transformers eager, whole analyze (issue 14)
 MATMUL_SHAPES = ((384, 384), (384, 1536))  # MiniLM's [T, 384] × attention / feed-forward weights
 MATMUL_LENGTHS = (128, 512)
+CHAIN = 8  # matmuls per timed run
 OP_GROUPS = {
     "int8 weight matmuls (+ dynamic quantization of their inputs)": (
         "MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
@@ -97,20 +98,25 @@ def model_flops(c, n: int) -> float:
 
 
 def matmul_throughput(reps: int) -> dict[tuple[int, int, int], tuple[float, float]]:
-    """GFLOP/s of one fp32 MatMul [T, K] × [K, N] through onnxruntime (MLAS, the kernels the
-    model runs on, cpus() threads) and NumPy (its BLAS), p50 of `reps` runs each."""
+    """GFLOP/s of fp32 matmuls [T, K] × [K, N] through onnxruntime (MLAS, the kernels the model
+    runs on, cpus() threads) and NumPy (its BLAS), p50 of `reps` runs each. Each run chains
+    CHAIN matmuls, [K, N] then back with [N, K] where N ≠ K (the feed-forward's two shapes), so
+    that onnxruntime's per-run overhead (tens of µs) does not pass for slow kernels."""
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     out = {}
     for k, n in MATMUL_SHAPES:
-        b = rng.standard_normal((k, n), dtype=np.float32)
+        weights = [(rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
+                   for shape in ((k, n), (n, k))[: 1 if n == k else 2]]  # fmt: skip
+        chain = [weights[i % len(weights)] for i in range(CHAIN)]
+        nodes = [helper.make_node("MatMul", [f"x{i}", f"w{i % len(weights)}"], [f"x{i + 1}"])
+                 for i in range(CHAIN)]  # fmt: skip
         graph = helper.make_graph(
-            [helper.make_node("MatMul", ["a", "b"], ["c"])], "matmul",
-            [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["t", k])],
-            [helper.make_tensor_value_info("c", TensorProto.FLOAT, ["t", n])],
-            [numpy_helper.from_array(b, "b")],
+            nodes, "matmuls", [helper.make_tensor_value_info("x0", TensorProto.FLOAT, ["t", k])],
+            [helper.make_tensor_value_info(f"x{CHAIN}", TensorProto.FLOAT, None)],
+            [numpy_helper.from_array(w, f"w{i}") for i, w in enumerate(weights)],
         )  # fmt: skip
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
@@ -120,9 +126,15 @@ def matmul_throughput(reps: int) -> dict[tuple[int, int, int], tuple[float, floa
                                        providers=["CPUExecutionProvider"])  # fmt: skip
         for t in MATMUL_LENGTHS:
             a = rng.standard_normal((t, k), dtype=np.float32)
-            flop = 2.0 * t * k * n
-            ort_s = p50(repeat(lambda a=a, s=session: s.run(None, {"a": a}), reps))
-            numpy_s = p50(repeat(lambda a=a, b=b: a @ b, reps))
+            flop = 2.0 * t * k * n * CHAIN
+
+            def numpy_chain(a=a, chain=chain):
+                for w in chain:
+                    a = a @ w
+                return a
+
+            ort_s = p50(repeat(lambda a=a, s=session: s.run(None, {"x0": a}), reps))
+            numpy_s = p50(repeat(numpy_chain, reps))
             out[t, k, n] = (flop / ort_s / 1e9, flop / numpy_s / 1e9)
     return out
 
@@ -308,7 +320,8 @@ def render_forward(r: ForwardResult, s: Settings) -> str:
             share = r.flops[n] / lo / 1e9 / r.peak
             table.append([name, n, len(r.rows[name][n]), ms(lo), ms(hi), ratio, f"{share:.0%}",
                           f"{r.drift[name][n]:.1e}", drift.get(name, "–")])  # fmt: skip
-    matmul = [[f"[T, {k}] × [{k}, {n}]", t, f"{ort:.0f}", f"{npy:.0f}"]
+    matmul = [[f"[T, {k}] × [{k}, {n}]" + (f", then × [{n}, {k}]" if n != k else ""), t,
+               f"{ort:.0f}", f"{npy:.0f}"]
               for (t, k, n), (ort, npy) in sorted(r.matmul.items(), key=lambda kv: kv[0][1:])]  # fmt: skip
     profiles = []
     for variant, profile, totals in (("fp32", r.profile_fp32, r.profile_fp32_total),
