@@ -139,6 +139,14 @@ class LoadedModel:
             ))  # fmt: skip
         return results
 
+    def attribute(self, text: str, pair: str | None = None, method: str = "occlusion",
+                  target=None, words: bool = False):  # fmt: skip
+        """Which tokens the prediction rests on: an `attribution.Attribution` (tokens, scores,
+        target, method, delta). Methods and targets: see bertviz_lite.attribution."""
+        from .attribution import attribute
+
+        return attribute(self, text, pair, method, target, words)
+
     def head_importance(self, text: str, pair: str | None = None, target=None,
                         batch_size: int | None = None,
                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip

@@ -49,8 +49,8 @@ def test_occlusion_equals_separate_analyses(sentiment):
 
 @pytest.mark.slow
 def test_integrated_gradients_are_complete_and_find_the_sentiment_word(sentiment):
-    a = at.attribute(sentiment, TEXT, method="integrated-gradients")
-    assert a.target == "positive"
+    a = sentiment.attribute(TEXT, method="integrated-gradients")  # the LoadedModel's own method
+    assert a.target == "positive" and a.method == "integrated-gradients"
     # f(baseline) recomputed through onnxruntime: the [MASK] baseline with specials kept.
     r = sentiment.analyze(TEXT)
     mask = sentiment.tokenizer.token_id("[MASK]")
