@@ -105,15 +105,18 @@ SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
   history.replaceState(null, "", u); return u; }"""
 
 
+WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
+
+
 def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Component:
     value = c.initial(shape)
     if c.kind == "slider":
         low, high = c.bounds(shape)
-        return gr.Slider(low, high, step=c.step, value=value, label=c.label)
+        return gr.Slider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
     if c.kind == "radio":
-        return gr.Radio(c.options(shape), value=value, label=c.label)
+        return gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
     if c.kind == "checkbox":
-        return gr.Checkbox(value=value, label=c.label)
+        return gr.Checkbox(value=value, label=c.label, min_width=WIDE)
     if c.kind == "multiselect":
         return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
     if c.kind == "number":

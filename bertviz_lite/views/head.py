@@ -26,8 +26,8 @@ class HeadView(View):
         Control("source", "Show", "radio", "head", choices=SOURCES),
         Control("weighting", "Weights", "radio", "raw", choices=WEIGHTINGS),
         Control("style", "As", "radio", "heatmap", choices=STYLES),
-        Control("words", "Merge sub-words into words", "checkbox", False),
-        Control("special", "Show special tokens ([CLS], [SEP], <s>…)", "checkbox", True),
+        Control("words", "Whole words", "checkbox", False),
+        Control("special", "Show special tokens", "checkbox", True),
         Control("segment", "Sentence pair: from → to", "radio", "all", choices=SEGMENTS),
         Control("threshold", "Hide links below", "slider", 0.0, high=0.5, step=0.01),
     )
