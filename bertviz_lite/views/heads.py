@@ -15,22 +15,16 @@ from ..analysis import Analysis
 from ..attribution import resolve_target
 from .base import Control, Output, Rerun, View, ViewState
 from .explain import targets
-from .overview import GAP, LUT
+from .overview import GAP, tiled
 
 CELL = 36  # pixels a side per head
 
 
 def importance_image(importance: np.ndarray) -> np.ndarray:
     """uint8 RGB [layers·(cell+gap), heads·(cell+gap), 3]: darker is more important."""
-    layers, heads = importance.shape
     top = float(np.abs(importance).max()) or 1.0
     levels = np.round(np.clip(importance / top, 0, 1) * 255).astype(np.uint8)
-    image = np.full((layers * (CELL + GAP) - GAP, heads * (CELL + GAP) - GAP, 3), 255, np.uint8)
-    for layer in range(layers):
-        for head in range(heads):
-            y, x = layer * (CELL + GAP), head * (CELL + GAP)
-            image[y : y + CELL, x : x + CELL] = LUT[levels[layer, head]]
-    return image
+    return tiled(np.broadcast_to(levels[:, :, None, None], (*levels.shape, CELL, CELL)))
 
 
 def cell_at(x: int, y: int, layers: int, heads: int) -> tuple[int, int] | None:

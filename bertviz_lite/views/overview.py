@@ -50,12 +50,15 @@ def tile_pixels(T: int) -> int:
 def overview_image(attentions: np.ndarray, tile: int = TILE) -> np.ndarray:
     """uint8 RGB image [layers·(tile+gap), heads·(tile+gap), 3] of every head's attention;
     `tile` ≥ T keeps one pixel per weight (the full-resolution download)."""
-    L, H = attentions.shape[:2]
     maps = pooled(attentions, tile)
     scale = max(1, tile // maps.shape[-1])
     maps = np.repeat(np.repeat(maps, scale, axis=-2), scale, axis=-1)
-    side = maps.shape[-1]
-    levels = np.round(np.sqrt(np.clip(maps, 0, 1)) * 255).astype(np.uint8)
+    return tiled(np.round(np.sqrt(np.clip(maps, 0, 1)) * 255).astype(np.uint8))
+
+
+def tiled(levels: np.ndarray) -> np.ndarray:
+    """uint8 levels [layers, heads, side, side] → one RGB image of tiles through LUT, GAP apart."""
+    L, H, side = levels.shape[0], levels.shape[1], levels.shape[-1]
     image = np.full((L * (side + GAP) - GAP, H * (side + GAP) - GAP, 3), 255, np.uint8)
     for layer in range(L):
         for head in range(H):
