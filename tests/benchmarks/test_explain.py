@@ -1,0 +1,16 @@
+"""The Explain benchmark runs and reports each method against its target."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import explain
+
+
+@pytest.mark.slow
+def test_explain_benchmark_reports_every_method(capsys):
+    explain.main(["--reps", "1", "--tokens", "24"])
+    table = capsys.readouterr().out
+    for method in ("analyze", "occlusion", "integrated-gradients"):
+        assert f"| {method} | 24 |" in table
+    assert "≤ 1 s:" in table and "≤ 3 s:" in table
