@@ -95,9 +95,14 @@ class Page:
 
     def sync(self, event):
         return event.then(
-            self.handler(lambda **v: {"query": "?" + urlstate.to_query(_state(v), events.shape(v.get("model")))}, ["query"]),
-            inputs_kwargs=self.inputs, outputs=[self.outputs["query"]], api_visibility="private",
+            self.handler(_query, ["query"]), inputs_kwargs=self.inputs,
+            outputs=[self.outputs["query"]], api_visibility="private",
         ).then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)  # fmt: skip
+
+
+def _query(**values) -> dict[str, str]:
+    """The page's state as a URL query, for the address bar and the share box."""
+    return {"query": "?" + urlstate.to_query(_state(values), events.shape(values.get("model")))}
 
 
 # The address bar follows the view, so that the link in it reopens exactly this.
