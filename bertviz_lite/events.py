@@ -215,12 +215,15 @@ class Rerun:
 
 
 def analyze(state: ViewState) -> dict[str, Any]:
-    """What the Analyze button shows: the prediction, notes, and the open view."""
+    """What the Analyze button shows: the prediction, notes, and the open view (unless that view
+    waits for its own button: attributions, the head sweep and downloads are not run unasked)."""
     r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
     extra = [*extra, drift_note(state.model, state.variant)] if state.variant != "fp32" else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
+    view = VIEWS.get(state.view)
+    drawn = render(state) if view is not None and not view.action else {}
     return {"prediction": label, "entities": entities, "notes": notes(r, extra),
-            "task": model(state.model, state.variant).task, **render(state)}  # fmt: skip
+            "task": model(state.model, state.variant).task, **drawn}  # fmt: skip
 
 
 def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarray]:

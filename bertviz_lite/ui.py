@@ -216,6 +216,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         head = ["prediction", "entities", "notes"]
         view_outs = {v.name: [f"{v.name}.{o.name}" for o in v.outputs] for v in REGISTRY}
         every_view = [n for names in view_outs.values() for n in names]
+        # What Analyze may draw: the views that draw when shown (a view behind a button waits for
+        # its click), so that the event carries no outputs it can never fill.
+        drawn = [n for v in REGISTRY if not v.action for n in view_outs[v.name]]
 
         def analyzed(**values):
             return _shown(events.analyze(_state(values)))
@@ -223,7 +226,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
                              (i["pair"].submit, None)):  # fmt: skip
-            page.on(trigger, analyzed, head + every_view, api_name=api,
+            page.on(trigger, analyzed, head + drawn, api_name=api,
                     api_visibility="public" if api else "private",
                     concurrency_limit=CONCURRENCY, concurrency_id="model")  # fmt: skip
 
@@ -260,20 +263,20 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         i["model"].input(page.handler(_ranges, list(CONTROLS)), inputs_kwargs=page.inputs,
                          outputs=[p[n] for n in CONTROLS], api_visibility="private")  # fmt: skip
         form = [i["text"], i["pair"], i["model"]]
-        page.on(i["variant"].input, analyzed, head + every_view, api_visibility="private",
+        page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private",
                 concurrency_id="model")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
                                label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         page.sync(examples.load_input_event.then(
-            page.handler(analyzed, head + every_view), inputs_kwargs=page.inputs,
-            outputs=[p[n] for n in head + every_view], api_visibility="private"))  # fmt: skip
+            page.handler(analyzed, head + drawn), inputs_kwargs=page.inputs,
+            outputs=[p[n] for n in head + drawn], api_visibility="private"))  # fmt: skip
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")
-        page.sync(loaded.then(page.handler(_restored_analysis, head + every_view),
+        page.sync(loaded.then(page.handler(_restored_analysis, head + drawn),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
-                              outputs=[p[n] for n in head + every_view],
+                              outputs=[p[n] for n in head + drawn],
                               api_visibility="private"))  # fmt: skip
         gr.api(_guard(events.predict_api), api_name="predict", concurrency_id="model")
         # /analyze answers with a file: an event (of a hidden button) can, gr.api cannot.
