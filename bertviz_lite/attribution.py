@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import Analysis, norm_weighted, rollout
+from .analysis import Analysis, norm_weighted, rollout, unit_labels, word_spans
 from .predictions import softmax
 from .tokenizer import Encoding
 
@@ -106,13 +106,8 @@ def _entity_target(labels: list[str], enc: Encoding, entity: dict) -> Target:
 
 def units_of(enc: Encoding, words: bool) -> list[list[int]]:
     """Token indices of each removable unit: every non-special token, or every word."""
-    if not words:
-        return [[i] for i, w in enumerate(enc.word_ids) if w is not None]
-    groups: dict[int, list[int]] = {}
-    for i, w in enumerate(enc.word_ids):
-        if w is not None:
-            groups.setdefault(w, []).append(i)
-    return list(groups.values())
+    units = word_spans(enc.word_ids, enc.sequence_ids) if words else [[i] for i in range(len(enc))]
+    return [u for u in units if enc.word_ids[u[0]] is not None]
 
 
 def _mask_id(model: Any) -> int:
@@ -149,15 +144,7 @@ def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None
 
 def _unit_labels(r: Analysis, units: list[list[int]], words: bool) -> list[str]:
     """Tokens as the views show them; words as written in the text."""
-    e = r.encoding
-    out = []
-    for unit in units:
-        if not words:
-            out.append(r.tokens[unit[0]])
-            continue
-        sentence = e.text if e.sequence_ids[unit[0]] == 0 else (e.pair or "")
-        out.append(sentence[e.offsets[unit[0]][0] : e.offsets[unit[-1]][1]])
-    return out
+    return unit_labels(r.tokens, units, r.encoding) if words else [r.tokens[u[0]] for u in units]
 
 
 @cache

@@ -187,8 +187,9 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
     name = view or state.view
     if name not in VIEWS:
         raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
-    r, _ = run_inputs(state.model, state.text, state.pair, state.variant)
-    text, pair, _ = clean(state.text, state.pair)
+    with timed("clean + analysis (model)"):
+        text, pair, _ = clean(state.text, state.pair)
+        r = analysis(state.model, text, pair, variant=state.variant)
     rerun = Rerun(state, text, pair)
     with timed(f"render {name}"):
         values = VIEWS[name].render(r, state, rerun, parts)

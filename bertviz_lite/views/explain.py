@@ -36,8 +36,9 @@ def targets(shape: Shape) -> list[str]:
     return ["predicted", *shape.labels]
 
 
-def _target(state: ViewState) -> Any:
-    chosen = state.explain_target
+def chosen_target(chosen: str) -> Any:
+    """A target picker's value as attribution.resolve_target takes it: None for "predicted", an
+    entity's index for "entity N", else the label."""
     if chosen.startswith("entity "):
         return int(chosen.split()[1]) - 1
     return None if chosen == "predicted" else chosen
@@ -97,7 +98,7 @@ class ExplainView(View):
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
         model = rerun.model  # type: ignore[attr-defined]
-        target, words = _target(state), bool(state.explain_words)
+        target, words = chosen_target(state.explain_target), bool(state.explain_words)
         text, pair = r.encoding.text, r.encoding.pair
         occ = at.attribute(model, text, pair, "occlusion", target, words)
         ig = at.attribute(model, text, pair, "integrated-gradients", target)

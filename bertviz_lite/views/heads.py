@@ -14,7 +14,7 @@ import numpy as np
 from ..analysis import Analysis
 from ..attribution import resolve_target
 from .base import Control, Output, Rerun, View, ViewState
-from .explain import targets
+from .explain import chosen_target, targets
 from .overview import GAP, tiled
 
 CELL = 36  # pixels a side per head
@@ -61,9 +61,7 @@ class HeadsView(View):
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
         model = rerun.model  # type: ignore[attr-defined]
-        chosen = state.heads_target
-        target = (int(chosen.split()[1]) - 1 if chosen.startswith("entity ")
-                  else None if chosen == "predicted" else chosen)  # fmt: skip
+        target = chosen_target(state.heads_target)
         importance = model.head_importance(r.encoding.text, r.encoding.pair, target)
         layers, heads = importance.shape
         k = min(int(state.heads_k), layers * heads // 2)
