@@ -89,7 +89,7 @@ class OverviewView(View):
     )
     outputs = (
         Output("grid", "image", "Every head", options={"elem_id": "overview"}),
-        Output("full", "file", "Every head, one pixel per weight (PNG)",
+        Output("full", "file", "Every head, one pixel per weight (PNG)", row=1,
                on_demand="Full-resolution image"),
     )  # fmt: skip
     clickable = "grid"
