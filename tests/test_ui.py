@@ -184,6 +184,11 @@ EXAMPLE_CHECKS = {
 
 def test_examples_and_every_view(server, page):
     page.goto(server)
+    # the first visit analyses an example itself: let it finish, or it can land after a click
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')",
+        timeout=180_000,
+    )
     for start, (token, prediction) in EXAMPLE_CHECKS.items():
         page.get_by_role("tab", name="One head").click()
         page.get_by_text(start).first.click()
