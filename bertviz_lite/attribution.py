@@ -1,7 +1,8 @@
 """Which tokens a prediction rests on, and how far attention agrees with that.
 
 Occlusion runs on onnxruntime: every token (or word) replaced by the mask token in turn, all
-variants in batches; a token's score is p(target | text) − p(target | text without it).
+variants in batches through the model's logits (for a classifier, its logits-only graph, whose last
+layer computes [CLS] alone); a token's score is p(target | text) − p(target | text without it).
 Integrated gradients and gradient × input run Captum on our PyTorch model (torch is imported
 only here, only when asked): attributions on the word embeddings against a baseline of
 [MASK] embeddings with the special tokens kept; IG's steps double until the completeness gap
@@ -135,8 +136,8 @@ def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None
     f_x = goal.value(r.logits)
     dropped = []
     for start in range(0, len(variants), CHUNK):
-        out = model.run(variants[start : start + CHUNK], outputs=["logits"])
-        dropped += [goal.value(row[: len(enc)] if row.ndim == 2 else row) for row in out["logits"]]
+        logits = model.logits(variants[start : start + CHUNK])
+        dropped += [goal.value(row[: len(enc)] if row.ndim == 2 else row) for row in logits]
     scores = np.array([f_x - d for d in dropped], np.float32)
     return Attribution(tokens=_unit_labels(r, units, words), scores=scores, target=goal.label,
                        method="occlusion", units=units, f_input=f_x)  # fmt: skip

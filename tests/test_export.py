@@ -136,3 +136,19 @@ def test_value_norms_match_transformers_minilm(minilm_dir):
         expected = hf_value_norms(minilm_dir, batch_arrays([r.encoding]))[0]
         assert r.value_norms.shape == expected.shape == (6, 12, len(r.tokens))
         np.testing.assert_allclose(r.value_norms, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_logits_graph_is_for_sequence_classifiers(checkpoints, tmp_path, variant):
+    """The logits-only graph is checked against torch like the full one, and refused for a head
+    whose logits need every token's last state."""
+    from bertviz_lite.export import export
+    from bertviz_lite.weights import load_model
+
+    model = load_model(checkpoints["BertForSequenceClassification"])
+    meta = export(model, variant, tmp_path / "logits.onnx", progress=False, logits_only=True)
+    assert meta["outputs"] == ["logits"] and meta["drift_vs_torch"]["logits_max"] < 5e-2
+    assert [o.name for o in onnx.load(str(tmp_path / "logits.onnx")).graph.output] == ["logits"]
+    with pytest.raises(ValueError, match="sequence classifiers"):
+        tagger = load_model(checkpoints["BertForTokenClassification"])
+        export(tagger, variant, tmp_path / "tagger.onnx", progress=False, logits_only=True)

@@ -132,3 +132,28 @@ def test_value_norms_match_transformers(family_checkpoint, family_model, family)
     keep = np.broadcast_to(unpadded("value_norms", 4, arrays["attention_mask"] > 0), got.shape)
     assert arrays["attention_mask"].min() == 0 and got.shape == expected.shape
     np.testing.assert_allclose(got[keep], expected[keep], atol=1e-4)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_logits_graph_equals_the_full_graph(family_model, family):
+    """A sequence classifier's logits-only graph ([CLS] alone in the last layer) gives the full
+    graph's logits, with padding and per-item head masks, and has no other output."""
+    ex = family_model(family, "sequence-classification")
+    batch = BATCHES[0] + BATCHES[1]
+    encodings = [ex.tokenizer.encode(t, p) for t, p in batch]
+    masks = np.random.default_rng(0).integers(0, 2, (len(batch), *ex.head_mask(None).shape))
+    full = ex.run(encodings, masks, outputs=["logits"])["logits"]
+    got = ex.logits(encodings, masks)
+    assert ex._logits_session is not ex.session  # the logits graph, not the full one
+    assert ex._logits_session.outputs == ["logits"]
+    ops = Counter(n.op_type for n in onnx.load(str(ex._logits_session.path)).graph.node)
+    assert ops["Softmax"] == ex.config.num_hidden_layers  # still one attention per layer
+    np.testing.assert_allclose(got, full, atol=1e-5)
+
+
+@pytest.mark.parametrize("head", ["token-classification", "masked-lm"])
+def test_other_heads_read_logits_from_the_full_graph(family_model, head):
+    ex = family_model("bert", head)
+    encodings = [ex.tokenizer.encode("The dog ran to London.")]
+    np.testing.assert_array_equal(ex.logits(encodings), ex.run(encodings, outputs=["logits"])["logits"])
+    assert ex._logits_session is ex.session
