@@ -22,7 +22,7 @@ import numpy as np
 import bertviz_lite as bv
 from bertviz_lite import catalog
 from bertviz_lite.analysis import attention_drift
-from bertviz_lite.ui import EXAMPLES
+from bertviz_lite.examples import EXAMPLES
 
 OUT = catalog.MODELS_DIR / "drift.json"
 

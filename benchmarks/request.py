@@ -39,6 +39,7 @@ from .common import (
     rows,
     size,
 )  # fmt: skip
+from .pageclient import PageClient
 
 MODEL_STEP = "clean + analysis (model)"
 GLUE = "events.analyze itself (prediction, notes)"
@@ -51,6 +52,8 @@ class RequestResult:
     lengths: tuple[int, ...]
     client: dict[int, list[float]] = field(default_factory=dict)  # /explore, seconds
     floor: dict[int, list[float]] = field(default_factory=dict)  # the echo app, same texts
+    page: dict[int, list[float]] = field(default_factory=dict)  # the same, as the page calls
+    page_floor: dict[int, list[float]] = field(default_factory=dict)
     answer: dict[int, int] = field(default_factory=dict)  # bytes of /explore's answer as JSON
     inputs_outputs: tuple[int, int] = (0, 0)  # /explore's parameters and return values
     steps: dict[int, dict[str, list[float]]] = field(default_factory=dict)
@@ -58,39 +61,53 @@ class RequestResult:
     views: dict[int, dict[str, list[float]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def above_floor(self, n: int) -> float:
+    def above_floor(self, n: int, page: bool = False) -> float:
+        """/explore p50 − echo p50 at n tokens, through gradio_client or as the page calls."""
+        if page:
+            return p50(self.page[n]) - p50(self.page_floor[n])
         return p50(self.client[n]) - p50(self.floor[n])
+
+    def worst_above_floor(self, n: int) -> float:
+        return max(self.above_floor(n), self.above_floor(n, page=bool(self.page.get(n))))
 
 
 def bench_request_client(
     s: Settings, corpus: Corpus, app: App, echo: App, r: RequestResult, budget: Budget
 ) -> None:
-    """/explore and the echo app, alternately, with the same fresh text each repetition."""
+    """/explore and the echo app, alternately, with the same fresh text each repetition, through
+    gradio_client and as the page calls them (pageclient.py)."""
     c, e = client(app.url), client(echo.url)
+    page_explore, page_echo = PageClient(app.url, "explore"), PageClient(echo.url, "echo")
     api = c.view_api(print_info=False, return_format="dict")["named_endpoints"]["/explore"]
     r.inputs_outputs = (len(api["parameters"]), len(api["returns"]))
     counter, answer = 0, None
     for n in s.request_lengths:
-        times, floor = [], []
+        times, floor, page, page_floor = [], [], [], []
+        calls = [
+            (floor, lambda text: call(e, "/echo", s.request_timeout, text=text)),
+            (times, lambda text: explore(c, text, s.request_timeout)),
+            (page_floor, lambda text: page_echo(text=text)),
+            (page, lambda text: page_explore(text=text, pair="", model=MODEL)),
+        ]
         for rep in range(s.request_warmup + s.request_reps[n]):
             if rep >= s.request_warmup + s.min_reps and budget.spent():
                 r.notes.append(fill("request.budget", n=n, reps=len(times)))
                 break
             counter += 1
             text = corpus.text(n, f"request {counter}")
-            pair = [("echo", floor), ("explore", times)]
-            for kind, into in pair if rep % 2 else pair[::-1]:  # neither always goes first
+            for into, send in calls if rep % 2 else calls[::-1]:  # none always goes first
                 t0 = time.perf_counter()
-                if kind == "echo":
-                    call(e, "/echo", s.request_timeout, text=text)
-                else:
-                    answer = explore(c, text, s.request_timeout)
+                result = send(text)
                 dt = time.perf_counter() - t0
+                answer = result if into is times else answer
                 if rep >= s.request_warmup:
                     into.append(dt)
-        r.client[n], r.floor[n] = times, floor
+        r.client[n], r.floor[n], r.page[n], r.page_floor[n] = times, floor, page, page_floor
         r.answer[n] = len(json.dumps(answer, default=str))
-        log(f"/explore {n} tokens: p50 {ms(p50(times))} ms, echo floor {ms(p50(floor))} ms")
+        log(f"/explore {n} tokens: p50 {ms(p50(times))} ms, echo floor {ms(p50(floor))} ms; "
+            f"as the page calls: {ms(p50(page))} ms, floor {ms(p50(page_floor))} ms")
+    page_explore.close()
+    page_echo.close()
 
 
 def serialize(outputs: dict, record: dict[str, float], prefix: str = "serialize: ") -> None:
@@ -197,7 +214,9 @@ def render_request(r: RequestResult) -> str:
             continue
         c50, c90 = p50_p90(r.client[n])
         inproc = ms(p50(r.total[n])) if r.total.get(n) else "–"
-        table.append([n, len(r.client[n]), ms(p50(r.floor[n])), ms(c50), ms(c90),
+        g50, g90 = p50_p90(r.page[n])
+        table.append([n, len(r.client[n]), ms(p50(r.page_floor[n])), ms(g50), ms(g90),
+                      ms(r.above_floor(n, page=True)), ms(p50(r.floor[n])), ms(c50), ms(c90),
                       ms(r.above_floor(n)), target_cell(n), inproc, size(r.answer[n])])  # fmt: skip
     lengths = [n for n in r.lengths if r.steps.get(n)]
     header = " | ".join(f"{n} tokens" for n in lengths)
@@ -223,10 +242,11 @@ def request_paragraph(r: RequestResult, n: int) -> str:
     ranked = sorted(steps.items(), key=lambda kv: -kv[1])
     top = "; ".join(f"{k} {ms(v)} ms" for k, v in ranked[:3])
     model = steps.get(MODEL_STEP, 0.0)
-    client_p50 = p50(r.client[n])
-    gap = r.above_floor(n) - inproc
-    return fill("targets.request", n=n, client=ms(client_p50), floor=ms(p50(r.floor[n])),
-                above=ms(r.above_floor(n)), target=f"{TARGETS['above_floor_ms'][n]:.0f}",
+    page_p50 = p50(r.page[n])
+    gap = r.above_floor(n, page=True) - inproc
+    return fill("targets.request", n=n, client=ms(page_p50), floor=ms(p50(r.page_floor[n])),
+                above=ms(r.above_floor(n, page=True)),
+                client_above=ms(r.above_floor(n)), target=f"{TARGETS['above_floor_ms'][n]:.0f}",
                 inprocess=ms(inproc), top=top or "not measured", model=ms(model),
-                share=pct(model / client_p50), gap=ms(gap), answer=size(r.answer[n]),
+                share=pct(model / page_p50), gap=ms(gap), answer=size(r.answer[n]),
                 inputs=r.inputs_outputs[0], outputs=r.inputs_outputs[1])  # fmt: skip

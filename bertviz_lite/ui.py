@@ -17,22 +17,11 @@ from typing import Any
 import gradio as gr
 
 from . import catalog, events, urlstate
+from .examples import EXAMPLES, FIRST, example_for
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.base import Shape
 
-EXAMPLES = [
-    ["This movie was wonderful, I loved every minute of it.", "", "sentiment"],
-    ["The animal didn't cross the street because it was too tired.", "", "minilm"],
-    ["A man is playing a guitar on stage.", "Someone is making music.", "minilm"],
-    [
-        "Shares in the bank fell sharply after it reported a loss for the third quarter.",
-        "",
-        "topic",
-    ],
-    ["Angela Merkel met Emmanuel Macron in Paris before flying to the United Nations.", "", "ner"],
-]
-FIRST = EXAMPLES[0]  # what a visitor without a link sees analysed at once
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
 CONCURRENCY = max(1, min(4, cpu_count()))
@@ -221,7 +210,10 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         drawn = [n for v in REGISTRY if not v.action for n in view_outs[v.name]]
 
         def analyzed(**values):
-            return _shown(events.analyze(_state(values)))
+            return _shown(events.analyze(_state(values)), drawn)
+
+        def example_analyzed(**values):  # an example may switch the model: its boxes follow
+            return _shown(events.analyze(_state(values)), drawn, boxes=True)
 
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
@@ -260,8 +252,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
                         click_outs, api_visibility="private")  # fmt: skip
 
-        i["model"].input(page.handler(_ranges, list(CONTROLS)), inputs_kwargs=page.inputs,
-                         outputs=[p[n] for n in CONTROLS], api_visibility="private")  # fmt: skip
+        model_outs = [*CONTROLS, "prediction", "entities"]
+        i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
+                         outputs=[p[n] for n in model_outs], api_visibility="private")  # fmt: skip
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private",
                 concurrency_id="model")
@@ -269,12 +262,16 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         page.sync(examples.load_input_event.then(
-            page.handler(analyzed, head + drawn), inputs_kwargs=page.inputs,
+            page.handler(example_analyzed, head + drawn), inputs_kwargs=page.inputs,
             outputs=[p[n] for n in head + drawn], api_visibility="private"))  # fmt: skip
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")
-        page.sync(loaded.then(page.handler(_restored_analysis, head + drawn),
+
+        def restored_analysis(link_notes: str = "", **values):
+            return _restored_analysis(link_notes, drawn, **values)
+
+        page.sync(loaded.then(page.handler(restored_analysis, head + drawn),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in head + drawn],
                               api_visibility="private"))  # fmt: skip
@@ -287,25 +284,25 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
     return demo
 
 
-# A sentence that suits each kind of model, for the person's own models' example rows.
-TASK_EXAMPLES = {"classification": EXAMPLES[0][0], "ner": EXAMPLES[4][0], None: EXAMPLES[1][0]}
-
-
-def example_for(name: str) -> list[str]:
-    loaded = events.model(name)
-    if loaded.task == "masked-lm":
-        mask = getattr(loaded.tokenizer, "mask_token", "[MASK]")
-        return [f"The capital of France is {mask}.", "", name]
-    return [TASK_EXAMPLES.get(loaded.task, EXAMPLES[1][0]), "", name]
-
-
-def _shown(values: dict[str, Any]) -> dict[str, Any]:
+def _boxes(task: str | None, prediction: Any = None, entities: Any = None) -> dict[str, Any]:
     """Only the prediction box that applies to the model's task is shown."""
+    return {"prediction": gr.update(value=prediction, visible=task == "classification"),
+            "entities": gr.update(value=entities, visible=task == "ner")}  # fmt: skip
+
+
+def _shown(values: dict[str, Any], drawn: list[str], boxes: bool = False) -> dict[str, Any]:
+    """An analysis as the page receives it. The views it did not draw are cleared (they draw from
+    the cached analysis when opened): a plain None costs Gradio little, where gr.skip() or any
+    property update makes it rebuild the component and its config (~1 ms each). So the
+    prediction boxes change visibility only where the model may have changed (`boxes`: an
+    example, a link; the model menu does it itself), and the notes only show when there are
+    some."""
     task = values.pop("task", None)
-    values["prediction"] = gr.update(value=values["prediction"], visible=task == "classification")
-    values["entities"] = gr.update(value=values["entities"], visible=task == "ner")
-    values["notes"] = gr.update(value=values["notes"], visible=bool(values["notes"]))
-    return values
+    out = {name: None for name in drawn} | values
+    if boxes:
+        out |= _boxes(task, values["prediction"], values["entities"])
+    out["notes"] = gr.update(value=values["notes"], visible=bool(values["notes"]))
+    return out
 
 
 # Handlers made per view. Their own parameters must not be named like an input ("view"…): Gradio
@@ -361,8 +358,10 @@ def _follow(shape: Shape, state: ViewState) -> dict[str, Any]:
 
 
 def _ranges(**values) -> dict[str, Any]:
-    """Controls whose range depends on the model follow the newly picked one."""
-    return _follow(events.shape(values.get("model")), _state(values))
+    """Controls whose range depends on the model, and its prediction box, follow the newly
+    picked one (the box empty until the next analysis)."""
+    shape = events.shape(values.get("model"))
+    return _follow(shape, _state(values)) | _boxes(shape.task)
 
 
 def _restore(request: gr.Request):
@@ -377,10 +376,10 @@ def _restore(request: gr.Request):
             state.view, *controls, gr.update(value=note, visible=bool(note)))  # fmt: skip
 
 
-def _restored_analysis(link_notes: str = "", **values) -> dict[str, Any]:
+def _restored_analysis(link_notes: str, drawn: list[str], **values) -> dict[str, Any]:
     if not (values.get("text") or "").strip():
         return {}
-    out = _shown(events.analyze(_state(values)))
+    out = _shown(events.analyze(_state(values)), drawn, boxes=True)
     note = "\n".join(n for n in (link_notes, out["notes"]["value"]) if n)
     out["notes"] = gr.update(value=note, visible=bool(note))
     return out

@@ -12,7 +12,7 @@ import pytest
 
 import bertviz_lite as bv
 from bertviz_lite.analysis import attention_drift
-from bertviz_lite.ui import EXAMPLES
+from bertviz_lite.examples import EXAMPLES
 
 TOLERANCE = 0.01
 

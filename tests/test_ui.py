@@ -172,6 +172,21 @@ def test_first_visit_shows_an_analysed_example(server, page):
     assert "text=This+movie" in page.url
 
 
+def test_the_model_menu_shows_its_own_prediction_box(server, page):
+    """Picking a model shows the box of its task at once (empty until Analyze); an analysis of
+    the same model then fills it without touching the boxes' visibility."""
+    page.goto(server)
+    page.wait_for_selector("#prediction .output-class", timeout=180_000)
+    page.get_by_label("Model").click()
+    page.get_by_role("option", name="MiniLM NER").click()
+    page.wait_for_selector("#prediction", state="hidden", timeout=60_000)
+    assert page.locator("#entities").is_visible()
+    page.get_by_label("Text").fill("Angela Merkel met Emmanuel Macron in Paris.")
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_selector("#entities :text('PER')", timeout=180_000)
+    assert page.locator("#prediction").is_hidden() and page.errors == []
+
+
 # example text → (a token its heatmap must show, where its prediction appears)
 EXAMPLE_CHECKS = {
     "The animal didn't cross": ("animal", None),

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from bertviz_lite import catalog, events, serve, ui, urlstate
+from bertviz_lite import catalog, events, examples, serve, urlstate
 from bertviz_lite.config import CheckpointError
 
 
@@ -24,7 +24,7 @@ def test_a_model_by_path_gets_a_name_and_answers(registered):
     state = urlstate.default_state(events.shape("tiny-cls"), text="the cat sat", model="tiny-cls")
     out = events.analyze(state)
     assert set(out["prediction"]) == {"negative", "positive", "neutral"}  # its own labels
-    assert ui.example_for("tiny-cls") == [ui.EXAMPLES[0][0], "", "tiny-cls"]
+    assert examples.example_for("tiny-cls") == [examples.EXAMPLES[0][0], "", "tiny-cls"]
 
 
 def test_links_name_models_never_paths(registered):

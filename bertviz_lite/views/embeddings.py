@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..analysis import Analysis, cosine_similarity, project_2d
 from .base import Control, FigureSpec, Output, Rerun, View, ViewState
-from .heatmap import distinct_labels, plain
+from .heatmap import distinct_labels, heatmap_figure, plain
 
 SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}
 
@@ -51,33 +50,13 @@ def projection_figure(analysis: Analysis, layer: int = 0) -> FigureSpec:
     return FigureSpec(data=[trace(layer)], layout=layout, frames=frames)
 
 
-def similarity_figure(analysis: Analysis, layer: int) -> go.Figure:
+def similarity_figure(analysis: Analysis, layer: int) -> FigureSpec:
     """Cosine similarity of every token pair at one layer (0 = embeddings)."""
     sim = np.round(cosine_similarity(analysis.hidden_states[layer]) * 100).astype(np.int8)
     labels = distinct_labels(analysis.tokens)
-    fig = go.Figure(
-        go.Heatmap(
-            z=sim,
-            x=labels,
-            y=labels,
-            zmin=-100,
-            zmax=100,
-            colorscale="RdBu",
-            reversescale=True,
-            hovertemplate="%{y} ↔ %{x}: %{z}%<extra></extra>",
-            colorbar=dict(title="cos %", thickness=12),
-        )
-    )
     where = "embeddings" if layer == 0 else f"layer {layer}"
-    fig.update_layout(
-        template="none",
-        title=f"Cosine similarity, {where}",
-        height=min(900, 260 + 12 * len(labels)),
-        margin=dict(l=10, r=10, t=70, b=10),
-        xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
-        yaxis=dict(autorange="reversed", type="category", automargin=True),
-    )
-    return fig
+    return heatmap_figure(sim, labels, labels, f"Cosine similarity, {where}", -100,
+                          "%{y} ↔ %{x}: %{z}%", "cos %", min(900, 260 + 12 * len(labels)))  # fmt: skip
 
 
 class EmbeddingsView(View):

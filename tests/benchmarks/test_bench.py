@@ -115,7 +115,9 @@ def test_machine_is_described(report):
     "title, columns",
     [
         ("## 1. Model forward", ("p50 ms", "p90 ms", "speed-up vs eager")),
-        ("## 2. Whole request", ("echo floor p50 ms", "/explore p50 ms", "above the floor, ms")),
+        ("## 2. Whole request", ("page: echo floor p50 ms", "page: /explore p50 ms",
+                                 "page: above the floor, ms", "gradio_client: echo p50 ms",
+                                 "gradio_client: above the floor, ms")),
         ("## 2. Whole request", ("step", "128 tokens", "512 tokens")),
         ("## 3. Page weight", ("raw", "gzip")),
         ("## 4. Start-up", ("to first /predict answer, s",)),

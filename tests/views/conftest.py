@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import pytest
 
 from bertviz_lite import events, urlstate
@@ -16,3 +19,15 @@ def pair():
 def state():
     """Every setting at its default for MiniLM (6 layers, 12 heads); `.replace(...)` to change."""
     return urlstate.default_state((6, 12), text="Tokenization works.", pair="It really does.")
+
+
+@pytest.fixture
+def z_of():
+    """A heatmap figure's z, decoded from the typed array the page receives."""
+
+    def decode(figure: dict) -> np.ndarray:
+        z = figure["data"][0]["z"]
+        shape = [int(n) for n in z.get("shape", str(len(z["bdata"]))).split(",")]
+        return np.frombuffer(base64.b64decode(z["bdata"]), z["dtype"]).reshape(shape)
+
+    return decode

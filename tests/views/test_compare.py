@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from bertviz_lite import events
@@ -37,15 +38,16 @@ def test_the_task_model_against_its_base():
     assert similarity.shape == (7,) and (similarity <= 1 + 1e-9).all()
 
 
-def test_the_view_draws_the_chosen_heads_difference(state):
+def test_the_view_draws_the_chosen_heads_difference(state, z_of):
     s = state.replace(text=TEXT, pair="", model="sentiment", against="minilm", delta_layer=6,
                       delta_head=3)  # fmt: skip
     out = events.render(s, "compare")
-    z = np.array(out["compare.delta"].data[0].z, dtype=float) / 100
+    figure = go.Figure(out["compare.delta"])  # Plotly's validation accepts it
+    z = z_of(out["compare.delta"]) / 100
     expected = (events.analysis("sentiment", TEXT, None).attentions
                 - events.analysis("minilm", TEXT, None).attentions)[5, 2]  # fmt: skip
     np.testing.assert_allclose(z, np.round(expected * 100) / 100, atol=0.0051)
-    assert "layer 6, head 3" in out["compare.delta"].layout.title.text
+    assert "layer 6, head 3" in figure.layout.title.text
 
 
 def test_a_task_model_is_compared_with_its_base_by_default(state):

@@ -1,0 +1,28 @@
+"""Heatmaps go to the page as Plotly's own JSON, with the weights as a typed array."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bertviz_lite.views.heatmap import heatmap, typed_array
+from bertviz_lite.views.selection import Matrix
+
+
+def test_typed_array_is_what_plotly_writes():
+    """The same bytes, dtype and shape as Plotly's own encoding of the array."""
+    for a in (np.arange(12, dtype=np.uint8).reshape(3, 4), np.array([-100, 0, 100], np.int8)):
+        ours = typed_array(a)
+        theirs = go.Figure(go.Heatmap(z=a)).to_plotly_json()["data"][0]["z"]
+        assert ours == theirs
+
+
+def test_heatmap_figure_opens_in_plotly_and_keeps_the_values(z_of):
+    values = np.random.default_rng(0).dirichlet(np.ones(5), size=5).astype(np.float32)
+    labels = ["a", "<b>", "a", "c", "d"]
+    spec = heatmap(Matrix(values, labels, list("vwxyz"), [0] * 5, [0] * 5), "<i>t</i>")
+    fig = go.Figure(spec)  # Plotly's validation accepts every key
+    np.testing.assert_array_equal(z_of(spec), np.round(values * 100).astype(np.uint8))
+    assert fig.data[0].y[1] == "&lt;b&gt;" and fig.data[0].y[0] != fig.data[0].y[2]
+    assert fig.layout.title.text == "&lt;i&gt;t&lt;/i&gt;"
+    assert '"bdata"' in spec.to_json()
