@@ -23,4 +23,24 @@
     return true;
   };
   const timer = setInterval(() => { if (patch()) clearInterval(timer); }, 200);
+  // With a <base> element in the page (Gradio's has one), Plotly writes colour-bar gradients and
+  // clip paths as url('<page address>#id'). When the address bar follows the view
+  // (history.replaceState), those point at another document and colour bars turn white: point
+  // them at the new address. Called after every address change (ui.SYNC_URL).
+  window.bertvizRebase = () => {
+    const base = location.href.split("#")[0];
+    document.querySelectorAll(".js-plotly-plot").forEach((gd) => {
+      const old = gd._context && gd._context._baseUrl;
+      if (!old || old === base) return;
+      gd._context._baseUrl = base;
+      gd.querySelectorAll("[style*='url('], [clip-path], [fill]").forEach((el) => {
+        for (const name of ["style", "clip-path", "fill"]) {
+          const value = el.getAttribute(name);
+          if (value && value.includes(old + "#")) {
+            el.setAttribute(name, value.split(old + "#").join(base + "#"));
+          }
+        }
+      });
+    });
+  };
 }

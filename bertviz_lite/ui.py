@@ -98,7 +98,8 @@ def _query(**values) -> dict[str, str]:
 
 # The address bar follows the view, so that the link in it reopens exactly this.
 SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
-  history.replaceState(null, "", u); return u; }"""
+  history.replaceState(null, "", u); if (window.bertvizRebase) window.bertvizRebase();
+  return u; }"""
 
 
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)

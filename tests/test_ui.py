@@ -187,6 +187,23 @@ def test_the_model_menu_shows_its_own_prediction_box(server, page):
     assert page.locator("#prediction").is_hidden() and page.errors == []
 
 
+def test_colour_bars_follow_the_address_bar(server, page):
+    """Opening a tab draws its plots, then the address bar follows (view=...): every gradient or
+    clip reference in the plots must point at the page's address as it is now, else the colour
+    bars render white."""
+    page.goto(f"{server}?text=The+cat+sat+on+the+mat.&model=minilm")
+    page.wait_for_selector("#head-plot .js-plotly-plot .cbfill", timeout=120_000)
+    page.get_by_role("tab", name="Token vectors").click()
+    page.wait_for_selector("#similarity .js-plotly-plot .cbfill", timeout=60_000)
+    page.wait_for_function("location.search.includes('view=embeddings')", timeout=60_000)
+    page.wait_for_timeout(300)  # the address is set, then the references follow it
+    refs = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot *'))
+        .flatMap(el => ['style', 'clip-path', 'fill'].map(a => el.getAttribute(a) || ''))
+        .filter(v => v.includes('url(') && v.includes('http'))""")
+    here = page.evaluate("location.href.split('#')[0]")
+    assert refs and all(here + "#" in ref for ref in refs), refs[:3]
+
+
 # example text → (a token its heatmap must show, where its prediction appears)
 EXAMPLE_CHECKS = {
     "The animal didn't cross": ("animal", None),

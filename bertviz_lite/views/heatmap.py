@@ -12,6 +12,7 @@ import base64
 import html
 
 import numpy as np
+import plotly.colors
 
 from .base import FigureSpec
 from .selection import Matrix
@@ -40,13 +41,19 @@ def typed_array(a: np.ndarray) -> dict[str, str]:
     return spec | ({"shape": ", ".join(map(str, a.shape))} if a.ndim > 1 else {})
 
 
+# Colour scales as plotly.py spells them out: Plotly.js has its own, different scales under the
+# same names (its "Blues" runs from dark to light), and a figure built without go.Figure sends
+# names as they are.
+SCALES = {name: plotly.colors.get_colorscale(name) for name in ("Blues", "RdBu")}
+
+
 def heatmap_figure(z: np.ndarray, rows: list[str], cols: list[str], title: str, low: int,
                    hover: str, unit: str, height: int, width: int | None = None) -> FigureSpec:  # fmt: skip
     """Percentages z [rows, cols] (int8 or uint8) from `low` to 100, as Plotly's own JSON: built
     without go.Figure's per-value validation, which cost more than the rest of the event."""
     diverging = low < 0
     trace = dict(type="heatmap", z=typed_array(z), x=cols, y=rows, zmin=low, zmax=100,
-                 colorscale="RdBu" if diverging else "Blues", reversescale=diverging,
+                 colorscale=SCALES["RdBu" if diverging else "Blues"], reversescale=diverging,
                  hovertemplate=hover + "<extra></extra>",
                  colorbar=dict(title=dict(text=unit), thickness=12))  # fmt: skip
     layout = dict(

@@ -26,3 +26,16 @@ def test_heatmap_figure_opens_in_plotly_and_keeps_the_values(z_of):
     assert fig.data[0].y[1] == "&lt;b&gt;" and fig.data[0].y[0] != fig.data[0].y[2]
     assert fig.layout.title.text == "&lt;i&gt;t&lt;/i&gt;"
     assert '"bdata"' in spec.to_json()
+
+
+def test_colours_are_plotly_pythons_not_plotly_js_names():
+    """Plotly.js reads "Blues" as dark-to-light, plotly.py as light-to-dark: the figure carries
+    the scale itself, as go.Figure would send it."""
+    values = np.eye(3, dtype=np.float32)
+    for diverging, name in ((False, "Blues"), (True, "RdBu")):
+        spec = heatmap(Matrix(values, list("abc"), list("abc"), [0] * 3, [0] * 3), "t", diverging)
+        expected = go.Heatmap(colorscale=name).to_plotly_json()["colorscale"]
+        ours = spec["data"][0]["colorscale"]
+        assert [c for _, c in ours] == [c for _, c in expected]
+        np.testing.assert_allclose([p for p, _ in ours], [p for p, _ in expected], atol=1e-12)
+    assert spec["data"][0]["reversescale"] is True  # RdBu: blue for negative, red for positive
