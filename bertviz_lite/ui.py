@@ -255,9 +255,18 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
                         click_outs, api_visibility="private")  # fmt: skip
 
+        # Another model: the controls' ranges and the prediction box follow it, then it analyses
+        # the text (as a change of precision does).
         model_outs = [*CONTROLS, "prediction", "entities"]
-        i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
-                         outputs=[p[n] for n in model_outs], api_visibility="private")  # fmt: skip
+        ranged = i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
+                                  outputs=[p[n] for n in model_outs], api_visibility="private")
+
+        def reanalyzed(**values):
+            return analyzed(**values) if (values.get("text") or "").strip() else {}
+
+        page.sync(ranged.then(page.handler(reanalyzed, head + drawn), inputs_kwargs=page.inputs,
+                              outputs=[p[n] for n in head + drawn], api_visibility="private",
+                              concurrency_id="model"))  # fmt: skip
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private",
                 concurrency_id="model")

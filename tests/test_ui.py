@@ -173,17 +173,19 @@ def test_first_visit_shows_an_analysed_example(server, page):
 
 
 def test_the_model_menu_shows_its_own_prediction_box(server, page):
-    """Picking a model shows the box of its task at once (empty until Analyze); an analysis of
-    the same model then fills it without touching the boxes' visibility."""
+    """Picking a model shows the box of its task and analyses the text with it; Analyze then
+    fills the same box without touching the boxes' visibility."""
     page.goto(server)
     page.wait_for_selector("#prediction .output-class", timeout=180_000)
+    page.get_by_label("Text").fill("Angela Merkel met Emmanuel Macron in Paris.")
     page.get_by_label("Model").click()
     page.get_by_role("option", name="MiniLM NER").click()
     page.wait_for_selector("#prediction", state="hidden", timeout=60_000)
-    assert page.locator("#entities").is_visible()
-    page.get_by_label("Text").fill("Angela Merkel met Emmanuel Macron in Paris.")
+    page.wait_for_selector("#entities :text('PER')", timeout=180_000)  # analysed on its own
+    page.wait_for_function("location.search.includes('model=ner')", timeout=60_000)
+    page.get_by_label("Text").fill("Barack Obama visited Berlin.")
     page.get_by_role("button", name="Analyze").click()
-    page.wait_for_selector("#entities :text('PER')", timeout=180_000)
+    page.wait_for_selector("#entities :text('Berlin')", timeout=180_000)
     assert page.locator("#prediction").is_hidden() and page.errors == []
 
 
