@@ -84,11 +84,15 @@ class Page:
                         outputs=[self.outputs[n] for n in outs], **options)  # fmt: skip
         return self.sync(event)
 
+    def then(self, event, compute, outs: list[str], **options):
+        """Chain `compute` after `event`, by name like `on` (private, no address-bar sync)."""
+        return event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
+                          outputs=[self.outputs[n] for n in outs], api_visibility="private",
+                          **options)  # fmt: skip
+
     def sync(self, event):
-        return event.then(
-            self.handler(_query, ["query"]), inputs_kwargs=self.inputs,
-            outputs=[self.outputs["query"]], api_visibility="private",
-        ).then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)  # fmt: skip
+        query = self.then(event, _query, ["query"])
+        return query.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
 
 
 def _query(**values) -> dict[str, str]:
@@ -264,18 +268,16 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         def reanalyzed(**values):
             return analyzed(**values) if (values.get("text") or "").strip() else {}
 
-        page.sync(ranged.then(page.handler(reanalyzed, head + drawn), inputs_kwargs=page.inputs,
-                              outputs=[p[n] for n in head + drawn], api_visibility="private",
-                              concurrency_id="model"))  # fmt: skip
+        page.sync(page.then(ranged, reanalyzed, head + drawn, concurrency_id="model"))
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private",
                 concurrency_id="model")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
                                label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
-        page.sync(examples.load_input_event.then(
-            page.handler(example_analyzed, head + drawn), inputs_kwargs=page.inputs,
-            outputs=[p[n] for n in head + drawn], api_visibility="private"))  # fmt: skip
+        # An example may switch the model: its controls follow it, then it analyses.
+        followed = page.then(examples.load_input_event, _ranges, model_outs)
+        page.sync(page.then(followed, example_analyzed, head + drawn))
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")

@@ -206,6 +206,19 @@ def test_colour_bars_follow_the_address_bar(server, page):
     assert refs and all(here + "#" in ref for ref in refs), refs[:3]
 
 
+def test_an_example_of_another_model_brings_its_controls(server, page):
+    """The NER example switches the model: the Explain view then offers entities, not the
+    sentiment labels the page started with."""
+    page.goto(server)
+    page.wait_for_selector("#prediction .output-class", timeout=180_000)
+    page.get_by_role("tab", name="Explain").click()
+    page.get_by_role("radio", name="negative").wait_for()
+    page.get_by_text("Angela Merkel met").first.click()
+    page.wait_for_selector("#entities :text('PER')", timeout=180_000)
+    page.get_by_role("radio", name="entity 1").wait_for(timeout=60_000)
+    assert page.get_by_role("radio", name="negative").count() == 0 and page.errors == []
+
+
 # example text → (a token its heatmap must show, where its prediction appears)
 EXAMPLE_CHECKS = {
     "The animal didn't cross": ("animal", None),
