@@ -78,6 +78,10 @@ class LogitsOutputs(GraphOutputs):
         return self.model(**dict(zip(self.names, inputs)), cls_only=True).logits
 
 
+def graph_of(model: nn.Module, logits_only: bool = False) -> GraphOutputs:
+    return (LogitsOutputs if logits_only else GraphOutputs)(model)
+
+
 def output_names(model: nn.Module) -> list[str]:
     c = model.config
     n = c.num_hidden_layers
@@ -139,8 +143,7 @@ def to_onnx(model: nn.Module, path: Path, logits_only: bool = False) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            (LogitsOutputs if logits_only else GraphOutputs)(model), tuple(example.values()),
-            str(path), dynamo=False,
+            graph_of(model, logits_only), tuple(example.values()), str(path), dynamo=False,
             input_names=inputs, output_names=names, dynamic_axes=axes, opset_version=OPSET,
         )  # fmt: skip
 
@@ -204,8 +207,7 @@ def check(path: Path, model: nn.Module, variant: str, logits_only: bool = False)
     for length in (5, 23):
         inputs = example_inputs(model, batch=2, length=length, seed=length)
         with torch.no_grad():
-            graph = (LogitsOutputs if logits_only else GraphOutputs)(model)
-            expected = graph(*inputs.values())
+            expected = graph_of(model, logits_only)(*inputs.values())
             expected = dict(zip(names, (expected,) if logits_only else expected))
         got = dict(zip(names, session.run(None, {k: v.numpy() for k, v in inputs.items()})))
         keep = inputs["attention_mask"].numpy().astype(bool)

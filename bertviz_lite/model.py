@@ -97,17 +97,23 @@ class LoadedModel:
         mask = self.head_mask(head_mask, len(encodings))
         return self.session.run(outputs, **arrays, head_mask=mask)
 
-    def logits(self, encodings: list[Encoding], head_mask=None) -> np.ndarray:
-        """The head's logits alone for a right-padded batch. A sequence classifier runs its
-        logits graph (built once, when first asked): the last layer computes [CLS] only, equal
-        to the full graph's logits to float rounding and ~18% faster at 128 tokens."""
+    @property
+    def logits_session(self) -> Session:
+        """The session for runs that read the logits alone: a sequence classifier's logits graph
+        (opened, and exported if need be, when first asked: its last layer computes [CLS] only,
+        equal to the full graph's logits to float rounding and ~18% faster at 128 tokens);
+        the full graph for any other model."""
         with self._opening:  # two first requests must not open it twice
             if self._logits_session is None:
                 opener = self._open_logits_graph
                 self._logits_session = opener() if opener is not None else self.session
+        return self._logits_session
+
+    def logits(self, encodings: list[Encoding], head_mask=None) -> np.ndarray:
+        """The head's logits alone for a right-padded batch (through `logits_session`)."""
         arrays = batch_arrays(encodings, self.config.pad_token_id, self.session.inputs)
         arrays["head_mask"] = self.head_mask(head_mask, len(encodings))
-        return self._logits_session.run_into(arrays, {}, ["logits"])["logits"]
+        return self.logits_session.run_into(arrays, {}, ["logits"])["logits"]
 
     def analyze(self, text: str, pair: str | None = None, head_mask=None,
                 extra: Sequence[str] = ()) -> Analysis:  # fmt: skip
@@ -194,14 +200,12 @@ class LoadedModel:
         if batch_size is None:
             batch_size = 1 if self.variant == "int8" else max(1, min(total, SWEEP_ROWS // n))
         arrays = batch_arrays([r.encoding], c.pad_token_id, self.session.inputs)
+        session = self.logits_session if fetch == "logits" else self.session
         scores = np.empty(total, np.float32)
         for start in range(0, total, batch_size):
             part = masks[start : start + batch_size]
-            if fetch == "logits":
-                out = self.logits([r.encoding] * len(part), part)
-            else:
-                feed = {k: np.repeat(v, len(part), 0) for k, v in arrays.items()}
-                out = self.session.run_into(feed | {"head_mask": part}, {}, [fetch])[fetch]
+            feed = {k: np.repeat(v, len(part), 0) for k, v in arrays.items()} | {"head_mask": part}
+            out = session.run_into(feed, {}, [fetch])[fetch]
             for i, row in enumerate(out, start):
                 if goal is not None:
                     scores[i] = before - goal.value(row)

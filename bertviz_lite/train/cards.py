@@ -107,11 +107,54 @@ def _dev_str(task: str, h: dict[str, Any]) -> str:
     return (f"F1 {h['f1']:.4f}" if task == "ner" else f"accuracy {h['accuracy']:.4f}") + loss
 
 
+def _with_notes(card: str, parts: dict, values: dict[str, Any], folder: Path) -> str:
+    """The card, then the adapter's NOTES.md (when it has one) as the template's notes part."""
+    notes = read_notes(folder)
+    extra = [parts["notes"].substitute(values, notes=notes)] if notes else []
+    return "\n".join([card, *extra]) + "\n"
+
+
+def _common_values(meta: dict[str, Any]) -> dict[str, Any]:
+    """What every card says the same way: data, LoRA, optimiser, run and versions."""
+    tr, d, lora = meta["training"], meta["data"], meta["lora"]
+    s = tr["settings"]
+    return {
+        "base": meta["base"],
+        "source": d["source"],
+        "packages": ", ".join(f"{k} {v}" for k, v in d["packages"].items()),
+        "data_version": d["data_version"],
+        "split_seed": d["split_seed"],
+        "n_train": d["sizes"]["train"],
+        "n_dev": d["sizes"]["dev"],
+        "max_length": meta["max_length"],
+        "lora_r": lora["r"],
+        "lora_alpha": lora["alpha"],
+        "lora_dropout": lora["dropout"],
+        "lora_targets": ", ".join(lora["targets"]),
+        "layers": meta["base_config"]["num_hidden_layers"],
+        "lr": s["lr"],
+        "weight_decay": s["weight_decay"],
+        "warmup": f"{s['warmup']:.0%}",
+        "seed": s["seed"],
+        "precision": "bf16 autocast for the training steps (evaluation in fp32)"
+        if s.get("bf16")
+        else "fp32",
+        "best_epoch": tr["best_epoch"],
+        "epochs_run": tr["epochs_run"],
+        "steps": tr["steps"],
+        "minutes": f"{tr['seconds'] / 60:.1f}",
+        "machine": tr["machine"],
+        "torch_version": tr["versions"]["torch"],
+        "peft_version": tr["versions"]["peft"],
+        "dtype": meta["dtype"],
+    }
+
+
 def render(task: str, folder: Path, figures: dict[str, Any]) -> str:
     """The card of the adapter in `folder` (adapter.json, adapter.*, NOTES.md) for `figures`."""
     settings = TASKS[task]
     meta = adapter.read_meta(folder)
-    tr, d, lora = meta["training"], meta["data"], meta["lora"]
+    tr, d = meta["training"], meta["data"]
     s = tr["settings"]
     sizes = {f.name: f.stat().st_size for f in sorted(folder.glob("adapter.*"))}
     test_n = next(iter(figures.values()))["n"]
@@ -121,47 +164,20 @@ def render(task: str, folder: Path, figures: dict[str, Any]) -> str:
     values: dict[str, Any] = {
         "title": settings.title,
         "task": task,
-        "base": meta["base"],
-        "source": d["source"],
-        "packages": ", ".join(f"{k} {v}" for k, v in d["packages"].items()),
-        "data_version": d["data_version"],
+        **_common_values(meta),
         "fingerprint": d["fingerprint"],
-        "split_seed": d["split_seed"],
-        "n_train": d["sizes"]["train"],
-        "n_dev": d["sizes"]["dev"],
         "n_test": test_n,
         "units": "sentences" if task == "ner" else "examples",
         "near_zero_threshold": d.get("near_zero_threshold", ""),
-        "max_length": meta["max_length"],
         "eval_length": eval_length(meta),
         "labels": ", ".join(f"{k} = {v}" for k, v in meta["id2label"].items()),
-        "lora_r": lora["r"],
-        "lora_alpha": lora["alpha"],
-        "lora_dropout": lora["dropout"],
-        "lora_targets": ", ".join(lora["targets"]),
-        "layers": meta["base_config"]["num_hidden_layers"],
         "trained_in_full": ", ".join(meta["modules_to_save"])
         + (" and every bias" if s.get("lora_bias") == "all" else ""),
-        "lr": s["lr"],
-        "weight_decay": s["weight_decay"],
-        "warmup": f"{s['warmup']:.0%}",
         "batch_size": s["batch_size"],
         "epochs": s["epochs"],
-        "seed": s["seed"],
-        "precision": "bf16 autocast for the training steps (evaluation in fp32)"
-        if s.get("bf16")
-        else "fp32",
         "cases": ", ".join(CASES),
         "case_vocab_size": meta.get("case_vocab_size", 0),
-        "best_epoch": tr["best_epoch"],
-        "epochs_run": tr["epochs_run"],
-        "steps": tr["steps"],
         "dev_per_epoch": "; ".join(f"epoch {h['epoch']} {_dev_str(task, h)}" for h in tr["dev"]),
-        "minutes": f"{tr['seconds'] / 60:.1f}",
-        "machine": tr["machine"],
-        "torch_version": tr["versions"]["torch"],
-        "peft_version": tr["versions"]["peft"],
-        "dtype": meta["dtype"],
         "files": ", ".join(f"{k} {v / 1e3:,.0f} kB" for k, v in sizes.items()),
         "command": tr["command"],
         "metric": settings.metric,
@@ -177,11 +193,7 @@ def render(task: str, folder: Path, figures: dict[str, Any]) -> str:
         head.append(parts["case_embeddings"].substitute(values))
     values["head"] = "\n".join(head)
     values["test_inputs"] = parts[f"test_inputs.{kind}"].substitute(values)
-    card = [parts["card"].substitute(values)]
-    notes = read_notes(folder)
-    if notes:
-        card.append(parts["notes"].substitute(values, notes=notes))
-    return "\n".join(card) + "\n"
+    return _with_notes(parts["card"].substitute(values), parts, values, folder)
 
 
 def write_card(task: str, out: Path, figures: dict[str, Any]) -> None:
@@ -273,7 +285,7 @@ def render_mlm(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
     from .mlm import HEAD_ONLY, NAME, SETTINGS
 
     meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
-    tr, d, lora = meta["training"], meta["data"], meta["lora"]
+    tr, d = meta["training"], meta["data"]
     s, h = tr["settings"], tr["head_stage"]
     parts = template_parts()
     after = figures["after"]
@@ -281,16 +293,9 @@ def render_mlm(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
     values: dict[str, Any] = {
         "title": SETTINGS.title,
         "name": NAME,
-        "base": meta["base"],
-        "source": d["source"],
-        "packages": ", ".join(f"{k} {v}" for k, v in d["packages"].items()),
-        "data_version": d["data_version"],
+        **_common_values(meta),
         "fingerprints": ", ".join(f"{k} `{v}`" for k, v in d["fingerprints"].items()),
-        "split_seed": d["split_seed"],
-        "n_train": d["sizes"]["train"],
-        "n_dev": d["sizes"]["dev"],
         "n_test": test_docs,
-        "max_length": meta["max_length"],
         "w_train": d["windows"]["train"],
         "w_dev": d["windows"]["dev"],
         "w_test": test_windows,
@@ -303,30 +308,10 @@ def render_mlm(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
         "head_steps": h["steps"],
         "head_minutes": f"{h['seconds'] / 60:.1f}",
         "head_dev": _mlm_dev(h["history"]),
-        "lora_r": lora["r"],
-        "lora_alpha": lora["alpha"],
-        "lora_dropout": lora["dropout"],
-        "lora_targets": ", ".join(lora["targets"]),
-        "layers": meta["base_config"]["num_hidden_layers"],
-        "lr": s["lr"],
         "epochs": _epochs(s["epochs"]),
-        "best_epoch": tr["best_epoch"],
-        "epochs_run": tr["epochs_run"],
-        "steps": tr["steps"],
-        "minutes": f"{tr['seconds'] / 60:.1f}",
         "dev_per_epoch": _mlm_dev(tr["dev"]),
-        "weight_decay": s["weight_decay"],
-        "warmup": f"{s['warmup']:.0%}",
         "batch_tokens": s["batch_tokens"],
-        "seed": s["seed"],
-        "precision": "bf16 autocast for the training steps (evaluation in fp32)"
-        if s.get("bf16")
-        else "fp32",
         "total_minutes": f"{(tr['seconds'] + h['seconds']) / 60:.1f}",
-        "machine": tr["machine"],
-        "torch_version": tr["versions"]["torch"],
-        "peft_version": tr["versions"]["peft"],
-        "dtype": meta["dtype"],
         "files": _files(folder),
         "before_files": _files(folder / HEAD_ONLY),
         "command": tr["command"],
@@ -340,11 +325,7 @@ def render_mlm(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,
     }
     kind = "whole_word" if s.get("whole_word") else "tokens"
     values["masking"] = parts[f"mlm.masking.{kind}"].substitute(values)
-    card = [parts["mlm.card"].substitute(values)]
-    notes = read_notes(folder)
-    if notes:
-        card.append(parts["notes"].substitute(values, notes=notes))
-    return "\n".join(card) + "\n"
+    return _with_notes(parts["mlm.card"].substitute(values), parts, values, folder)
 
 
 def write_mlm_card(folder: Path, figures: dict[str, dict[str, Any]], test_docs: int,

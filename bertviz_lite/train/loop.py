@@ -293,6 +293,25 @@ def better(task: str, metrics: dict[str, Any], than: dict[str, Any] | None) -> b
 # training
 
 
+def optimizer_and_schedule(params: list, lr: float, weight_decay: float, warmup: float,
+                           total: int) -> tuple:  # fmt: skip
+    """AdamW with weight decay on matrices only (biases and LayerNorm: none), and its schedule:
+    linear warm-up over the first `warmup` fraction of `total` steps, then linear decay to 0."""
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}],
+        lr=lr,
+    )  # fmt: skip
+    steps = max(1, round(warmup * total))
+
+    def schedule(step: int) -> float:
+        if step < steps:
+            return (step + 1) / steps
+        return max(0.0, (total - step) / max(1, total - steps))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
 def train(
     settings: TaskSettings,
     base_dir: Path,
@@ -313,25 +332,12 @@ def train(
 
     rng = random.Random(settings.seed)
     steps_per_epoch = math.ceil(len(train_ex) / settings.batch_size)
-    total = (
-        epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    )
+    total = epochs * steps_per_epoch
+    total = total if max_steps is None else min(max_steps, total)
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]  # biases and LayerNorm: no weight decay
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": settings.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=settings.lr,
-    )  # fmt: skip
-    warmup = max(1, round(settings.warmup * total))
-
-    def schedule(step: int) -> float:  # linear warm-up, then linear decay to 0
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    optimizer, scheduler = optimizer_and_schedule(
+        params, settings.lr, settings.weight_decay, settings.warmup, total
+    )
     loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORE)
     n_labels = len(settings.labels)
 

@@ -44,6 +44,7 @@ from .. import adapter, catalog
 from ..bert import BertForMaskedLM
 from ..cache import cache_root
 from ..config import CheckpointError, read_config
+from .loop import optimizer_and_schedule
 from .masking import IGNORE, Vocab, mask_batch
 from .mlm_eval import (
     core,
@@ -250,19 +251,7 @@ def run_stage(
     total = total if max_steps is None else min(max_steps, total)
     named = {n: p for n, p in model.named_parameters() if p.requires_grad}
     params = list(named.values())
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for p in params if p.ndim >= 2], "weight_decay": s.weight_decay},
-         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}],
-        lr=lr,
-    )  # fmt: skip
-    warmup = max(1, round(s.warmup * total))
-
-    def schedule(step: int) -> float:  # linear warm-up, then linear decay to 0
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    optimizer, scheduler = optimizer_and_schedule(params, lr, s.weight_decay, s.warmup, total)
     history: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None  # epoch, dev, snapshot
     epoch, done, step, spent = 1, 0, 0, 0.0
