@@ -188,18 +188,21 @@ class Tokenizer:
             out.append(piece)
         return out
 
+    def _encode(self, text: str, pair: str | None):
+        return self.backend.encode(text, pair) if pair is not None else self.backend.encode(text)
+
     def encode(self, text: str, pair: str | None = None) -> Encoding:
         """Encode a text or a pair; longer than max_length, it is cut (longest sentence first)."""
-        enc = self.backend.encode(text, pair) if pair is not None else self.backend.encode(text)
+        enc = self._encode(text, pair)
         original = len(enc.ids)
         if original > self.max_length:
+            # The tokenizer's own truncation also builds every overflowing window, which for a
+            # pair grows with the product of the two lengths (100k characters a side: 15 s,
+            # 15 GB). Each sentence is first cut to a little more than the model can keep.
+            text, pair = _beyond_reach(enc, text, pair, self.max_length)
             self.backend.enable_truncation(self.max_length, strategy="longest_first")
             try:
-                enc = (
-                    self.backend.encode(text, pair)
-                    if pair is not None
-                    else self.backend.encode(text)
-                )
+                enc = self._encode(text, pair)
             finally:
                 self.backend.no_truncation()
         sequence_ids = list(enc.sequence_ids)
@@ -233,6 +236,31 @@ class Tokenizer:
             original_length=original,
             readable=readable,
         )
+
+
+MARGIN = 16  # tokens kept past the model's reach before a cut, so the kept ones are unaffected
+
+
+def _beyond_reach(enc, text: str, pair: str | None, max_length: int) -> tuple[str, str | None]:
+    """Each sentence cut where a word starts some tokens past what `max_length` can keep of it
+    (longest-first keeps at most max_length of either), so that truncating the cut sentences
+    keeps exactly the tokens that truncating the whole ones would: only characters the model
+    never sees are dropped. A sentence with no word start past that point is cut mid-word, still
+    `MARGIN` tokens beyond the last one kept."""
+    cuts: list[int | None] = [None, None]
+    count = [0, 0]
+    previous: list[int | None] = [None, None]
+    for s, w, (a, _) in zip(enc.sequence_ids, enc.word_ids, enc.offsets):
+        if s is None or cuts[s] is not None:
+            continue
+        count[s] += 1
+        if count[s] > max_length + MARGIN and (w != previous[s] or count[s] > max_length + 4 * MARGIN):
+            cuts[s] = a
+        previous[s] = w
+    text = text if cuts[0] is None else text[: cuts[0]]
+    if pair is not None and cuts[1] is not None:
+        pair = pair[: cuts[1]]
+    return text, pair
 
 
 def _byte_level_bpe(path: Path) -> HFTokenizer:

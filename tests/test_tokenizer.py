@@ -89,3 +89,62 @@ def test_case_ids_read_the_original_text(tok):
     arrays = batch_arrays([enc, tok.encode("ok")], inputs=["case_ids"])
     assert arrays["case_ids"][0].tolist() == enc.case_ids
     assert arrays["case_ids"][1].tolist() == [0, 1, 0] + [0] * (len(enc) - 3)
+
+
+def _full_truncation(tok: Tokenizer, text: str, pair: str | None) -> list[int]:
+    """The tokenizer's own longest-first truncation of the whole input: the oracle."""
+    tok.backend.enable_truncation(tok.max_length, strategy="longest_first")
+    try:
+        return (tok.backend.encode(text, pair) if pair else tok.backend.encode(text)).ids
+    finally:
+        tok.backend.no_truncation()
+
+
+WORDS = ("tokenization", "the", "naïve", "東京", "markets", "fell", "x" * 60, "—", "banks", "ok")
+
+
+@pytest.mark.parametrize("kind", ["wordpiece", "bpe", "unigram-xlmr"])
+def test_long_inputs_keep_exactly_what_full_truncation_keeps(kind, tok, tmp_path):
+    """Cutting characters before truncating changes nothing the model sees, in every kind of
+    vocabulary, whichever sentence is longer, and with words split into many pieces."""
+    from families.tiny_families import family_tokenizer
+
+    if kind == "wordpiece":
+        tokenizer = tok
+    else:
+        family_tokenizer(kind).save_pretrained(tmp_path)
+        tokenizer = Tokenizer.from_dir(tmp_path, max_length=64)
+    rng = __import__("random").Random(0)
+    for long_a, long_b in ((3000, 40), (40, 3000), (2000, 2500), (3000, 0), (0, 0)):
+        text = " ".join(rng.choice(WORDS) for _ in range(long_a)) or "short"
+        pair = " ".join(rng.choice(WORDS) for _ in range(long_b)) or None
+        enc = tokenizer.encode(text, pair)
+        assert enc.ids == _full_truncation(tokenizer, text, pair)
+        assert enc.original_length >= len(enc)
+    glued = "ab" * 5000  # one word of thousands of pieces: cut mid-word, far past the kept ones
+    enc = tokenizer.encode(glued, glued)
+    assert enc.ids == _full_truncation(tokenizer, glued, glued)
+
+
+def test_a_long_pair_costs_memory_in_proportion(minilm_dir):
+    """40k characters a side once took 3 s and 2.3 GB (100k, the app's cap: 15 GB): the tokenizer's
+    own truncation builds every overflowing window of a pair. Measured in a fresh process."""
+    import subprocess
+    import sys
+
+    code = f"""
+import resource
+from pathlib import Path
+from bertviz_lite.tokenizer import Tokenizer
+tok = Tokenizer.from_dir(Path({str(minilm_dir)!r}))
+tok.encode("warm up")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+enc = tok.encode("The quick brown fox jumps. " * 1500, "Markets fell on Monday. " * 1700)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+assert len(enc) == 512 and enc.truncated, len(enc)
+print((after - before) / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)  # fmt: skip
+    grown_mb = float(out.stdout.split()[-1])
+    assert grown_mb < 100, f"encoding a 100k + 100k character pair took {grown_mb:.0f} MB"
