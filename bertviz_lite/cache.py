@@ -4,8 +4,8 @@ An entry is a directory named by a hash of everything that decides its bytes (th
 task adapter, the variant, the exporter and library versions). It holds model.onnx and meta.json
 with the file's SHA-256, checked on every load: a truncated or damaged file is rebuilt, not crashed
 on. Builds go to a temporary directory renamed into place under a lock, so two processes starting
-at once neither corrupt nor duplicate each other's export. No torch here: a warm start never
-imports it.
+at once neither corrupt nor duplicate each other's export; a failed build leaves nothing, and the
+lock file goes with the lock (`locked`). No torch here: a warm start never imports it.
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 
 from filelock import FileLock
+
+try:
+    import fcntl
+except ImportError:  # Windows: filelock's lock, which removes its file itself
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +96,7 @@ def get_or_build(entry: Path, build: Callable[[Path], dict]) -> Path:
     if is_valid(entry):
         return entry
     entry.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(entry) + ".lock"):
+    with locked(entry.with_name(entry.name + ".lock")):
         if is_valid(entry):  # another process built it while we waited
             return entry
         if entry.exists():
@@ -106,3 +112,46 @@ def get_or_build(entry: Path, build: Callable[[Path], dict]) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return entry
+
+
+def discard(entry: Path) -> None:
+    """Remove an entry that proved useless (it will not load), so that none is left behind."""
+    with locked(entry.with_name(entry.name + ".lock")):
+        shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path`, created for it and removed before it is let go.
+
+    Whoever waited on the removed file finds, once it holds it, that `path` is gone or is another
+    file, and locks afresh: at any time one process at most holds the lock on the file `path`
+    names, and no empty lock file stays behind (filelock's Unix lock leaves one per entry)."""
+    if fcntl is None:
+        with FileLock(str(path)):
+            yield
+        return
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = os.fstat(fd)
+            try:
+                now = os.stat(path)
+                current = (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+            except FileNotFoundError:
+                current = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if current:
+            break
+        os.close(fd)  # the holder before us removed this file: lock the one now there
+    try:
+        yield
+    finally:
+        try:
+            with suppress(FileNotFoundError):  # still held: nobody can lock it and think it current
+                os.unlink(path)
+        finally:
+            os.close(fd)

@@ -93,3 +93,56 @@ def test_two_processes_exporting_at_once_share_one_file(checkpoints, tmp_path):
     entries = [e for e in (tmp_path / "shared" / "onnx").iterdir() if e.is_dir()]
     assert len(entries) == 1 and cache.is_valid(entries[0])
     assert not [e for e in (tmp_path / "shared" / "onnx").iterdir() if e.name.startswith(".")]
+    assert not [e for e in (tmp_path / "shared" / "onnx").iterdir() if e.name.endswith(".lock")]
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    """A build that writes part of its file and fails: no entry, no temporary folder, no lock."""
+    entry = tmp_path / "onnx" / "model-fp32-0123"
+
+    def build(out):
+        out.write_bytes(b"half an export")
+        raise RuntimeError("the exporter failed")
+
+    with pytest.raises(RuntimeError, match="the exporter failed"):
+        cache.get_or_build(entry, build)
+    assert list((tmp_path / "onnx").iterdir()) == []
+
+
+def test_good_build_leaves_only_its_entry(tmp_path):
+    entry = tmp_path / "onnx" / "model-fp32-0123"
+
+    def build(out):
+        out.write_bytes(b"an export")
+        return {"variant": "fp32"}
+
+    assert cache.get_or_build(entry, build) == entry and cache.is_valid(entry)
+    assert [e.name for e in (tmp_path / "onnx").iterdir()] == [entry.name]
+
+
+def _count_under_lock(lock, counter, rounds):
+    import time
+
+    for _ in range(rounds):
+        with cache.locked(lock):
+            value = int(counter.read_text())  # read, pause, write: lost updates without the lock
+            time.sleep(0.001)
+            counter.write_text(str(value + 1))
+
+
+def test_lock_excludes_other_processes_and_leaves_no_file(tmp_path):
+    """The lock file is removed on every release while others wait on it: still one holder at a
+    time (no update lost across four processes), and no file left."""
+    import multiprocessing
+
+    lock, counter = tmp_path / "entry.lock", tmp_path / "counter"
+    counter.write_text("0")
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_count_under_lock, args=(lock, counter, 40)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0] * 4
+    assert int(counter.read_text()) == 160
+    assert not lock.exists()
