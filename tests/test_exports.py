@@ -1,15 +1,24 @@
-"""Exports: real files of a real analysis, reused when identical, the folder bounded by bytes."""
+"""Exports: real files of a real analysis; paths per visitor and unguessable; every link kept at
+least 10 minutes (a full folder refuses a new export rather than evict a young one); sizes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bertviz_lite import events, exports
-from bertviz_lite.tensors import unpacked
+from bertviz_lite.views import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = "The cat sat on the mat. " * 20
 
 
 @pytest.fixture
@@ -18,27 +27,119 @@ def folder(tmp_path, monkeypatch):
     return exports.folder()
 
 
-def test_files_hold_the_tensors(folder):
+@pytest.fixture(scope="module")
+def analysis():
+    return events.analysis("minilm", TEXT, None)
+
+
+def stored(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def age(path: str, seconds: float) -> None:
+    """Make the folder of `path` look handed out `seconds` ago."""
+    then = time.time() - seconds
+    os.utime(Path(path).parent, (then, then))
+
+
+def test_files_hold_the_tensors_once(folder):
     r = events.analysis("minilm", "Export me.", "And me.")
-    npz, js = exports.export_files(r, "minilm|Export me.|And me.")
+    npz, js = exports.export_files(r, "minilm|Export me.|And me.", extra={"scores": [0.5, 0.25]})
     assert str(folder) in npz  # inside Gradio's cache: served without a copy
     with np.load(npz) as data:
         np.testing.assert_allclose(data["attentions"], r.attentions, atol=1e-3)
-        assert list(data["tokens"]) == r.tokens
+        np.testing.assert_allclose(data["hidden_states"], r.hidden_states, atol=2e-2, rtol=1e-3)
+        assert list(data["tokens"]) == r.tokens and list(data["scores"]) == [0.5, 0.25]
     out = json.loads(Path(js).read_text())
-    assert out["tokens"] == r.tokens
-    np.testing.assert_allclose(unpacked(out["hidden_states"]), r.hidden_states, atol=2e-2, rtol=1e-3)
+    assert out["tokens"] == r.tokens and out["predictions"] == r.predictions
+    assert out["scores"] == [0.5, 0.25]
+    # The JSON names the NPZ beside it and the shape of each tensor there, and holds none.
+    assert Path(js).parent / out["tensors"]["file"] == Path(npz)
+    assert out["tensors"]["attentions"]["shape"] == list(r.attentions.shape)
+    assert "attentions" not in out and "hidden_states" not in out
 
 
-def test_identical_exports_are_reused_and_the_folder_is_bounded(folder):
-    r = events.analysis("minilm", "The cat sat on the mat. " * 20, None)
-    first = exports.export_files(r, "a")
-    mtime = folder.joinpath(first[0]).stat().st_mtime_ns
-    assert exports.export_files(r, "a") == first
-    assert folder.joinpath(first[0]).stat().st_mtime_ns == mtime  # not written again
-    one = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    for key in "bcdefg":
-        exports.export_files(r, key, max_bytes=int(2.5 * one))
-    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    assert total <= 2.5 * one and len(list(folder.iterdir())) == 2
-    assert exports.export_files(r, "g", max_bytes=int(2.5 * one))[0].startswith(str(folder))
+def test_a_512_token_export_is_one_copy_of_the_tensors(folder):
+    r = events.analysis("minilm", "Attention is all you need, they said. " * 80, None)
+    assert len(r.tokens) == 512
+    npz, js = exports.export_files(r, "long")
+    raw = r.attentions.astype(np.float16).nbytes + r.hidden_states.astype(np.float16).nbytes
+    assert os.path.getsize(js) < 100_000  # 51.5 MiB before: the tensors again, as base64
+    assert os.path.getsize(npz) < raw  # float16, compressed
+    assert stored(folder) * 7 <= 256 * 2**20  # the default folder holds seven (three before)
+
+
+def test_two_visitors_with_the_same_text_get_unguessable_folders_of_their_own(folder, analysis):
+    key = "minilm\x1ffp32\x1f" + TEXT + "\x1f"
+    with exports.as_visitor("session-a"):
+        a = exports.export_files(analysis, key)
+        assert exports.visitor.get() == "session-a"
+    assert exports.visitor.get() == ""  # reset on leaving
+    with exports.as_visitor("session-b"):
+        b = exports.export_files(analysis, key)
+    anonymous = exports.export_files(analysis, key)
+    folders = {Path(p[0]).parent for p in (a, b, anonymous)}
+    assert len(folders) == 3 and all(f.parent == folder for f in folders)
+    # Not the key's plain hash (how paths were named before), whoever asks.
+    plain = hashlib.sha256(key.encode()).hexdigest()
+    assert not any(plain[:16] in f.name for f in folders)
+    # The code, the visitor and the text are not enough: another process (another secret)
+    # names the same request differently.
+    code = ("import os; os.environ['GRADIO_TEMP_DIR'] = '/nonexistent'\n"
+            "from bertviz_lite import exports\n"
+            f"with exports.as_visitor('session-a'): print(exports._target({key!r}).name)")  # fmt: skip
+    elsewhere = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout.strip()  # fmt: skip
+    assert elsewhere and elsewhere != Path(a[0]).parent.name
+
+
+def test_the_same_visitor_asking_again_reuses_its_files(folder, analysis):
+    with exports.as_visitor("session-a"):
+        first = exports.export_files(analysis, "k")
+        mtime = Path(first[0]).stat().st_mtime_ns
+        age(first[0], 300)
+        assert exports.export_files(analysis, "k") == first
+    assert Path(first[0]).stat().st_mtime_ns == mtime  # not written again
+    assert time.time() - Path(first[0]).parent.stat().st_mtime < 60  # handed out again: kept anew
+    png = np.zeros((4, 4, 3), np.uint8)
+    with exports.as_visitor("session-a"):
+        image = exports.export_image(png, "img", "x.png")
+        assert exports.export_image(png, "img", "x.png") == image
+    with exports.as_visitor("session-b"):
+        assert exports.export_image(png, "img", "x.png") != image
+
+
+def test_young_downloads_are_never_evicted_a_full_folder_says_when_to_retry(folder, analysis):
+    with exports.as_visitor("one"):
+        first = exports.export_files(analysis, "a")
+    one = stored(folder)
+    limit = int(2.5 * one)
+    with exports.as_visitor("two"):
+        second = exports.export_files(analysis, "b", max_bytes=limit)
+    with exports.as_visitor("three"), pytest.raises(UserError) as refused:
+        exports.export_files(analysis, "c", max_bytes=limit)
+    message = str(refused.value)
+    assert "download space is busy" in message and "Try again in about 10 minute(s)" in message
+    assert all(Path(p).is_file() for p in (*first, *second))  # nobody's fresh link went
+    assert stored(folder) <= limit
+    age(first[0], 9 * 60)  # a minute from aging out: that is when to retry
+    with exports.as_visitor("three"), pytest.raises(UserError, match="about 1 minute"):
+        exports.export_files(analysis, "c", max_bytes=limit)
+    age(first[0], 11 * 60)  # past ten minutes: it may go now
+    with exports.as_visitor("three"):
+        third = exports.export_files(analysis, "c", max_bytes=limit)
+    assert not Path(first[0]).exists() and all(Path(p).is_file() for p in (*second, *third))
+    assert stored(folder) <= limit
+    with pytest.raises(UserError, match="larger than the server's download space"):
+        exports.export_files(analysis, "d", max_bytes=one // 2)
+
+
+def test_a_visitor_keeps_at_most_a_few_downloads_and_replaces_only_their_own(folder, analysis):
+    with exports.as_visitor("other"):
+        theirs = exports.export_files(analysis, "x")
+    with exports.as_visitor("busy"):
+        mine = [exports.export_files(analysis, str(i)) for i in range(exports.PER_VISITOR + 2)]
+    kept = [all(Path(p).is_file() for p in files) for files in mine]
+    assert kept == [False, False] + [True] * exports.PER_VISITOR  # their own oldest, young or not
+    assert all(Path(p).is_file() for p in theirs)
+    assert len(list(folder.iterdir())) == exports.PER_VISITOR + 1

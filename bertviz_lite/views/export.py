@@ -1,4 +1,5 @@
-"""Share & export: the link to this view, and the tensors as NPZ and JSON files."""
+"""Share & export: the link to this view, the tensors as an NPZ file and the rest (text, tokens,
+predictions, attributions) as JSON naming it; links per visitor, kept 10 minutes (exports.py)."""
 
 from __future__ import annotations
 
@@ -16,18 +17,19 @@ class ExportView(View):
     name = "export"
     title = "Share & export"
     intro = ("The address bar and the link in the box above always reopen this view. Each plot's "
-             "camera button saves it as PNG or SVG.")  # fmt: skip
+             "camera button saves it as PNG or SVG. The JSON names the NPZ for the tensors. "
+             "Download links are yours alone and last at least 10 minutes.")  # fmt: skip
     outputs = (
         Output("npz", "file", "Attentions and token vectors (.npz, float16)", row=1),
-        Output("json", "file", "Everything (.json, tensors as base64 float16)", row=1),
+        Output("json", "file", "Text, tokens, predictions, attributions (.json)", row=1),
     )
     action = "Prepare the tensors for download"
 
     def render(
         self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        # The same model, variant and input give the same tensors: their files are reused. The
-        # attributions the Explain view computed for this input go along.
+        # The same model, variant and input give the same tensors: the visitor's files are reused.
+        # The attributions the Explain view computed for this input go along.
         extra = {}
         for a in recent(rerun.model, r.encoding.text, r.encoding.pair):  # type: ignore[attr-defined]
             name = f"attribution_{a.method.replace('-', '_')}"
