@@ -2,6 +2,12 @@
 
 `python app.py [--model PATH_OR_HUB_ID [--name NAME]]... [--share] [--host H] [--port P]`. Own
 models also come from BERTVIZ_LITE_MODELS or a models file, so a Space lists them without code.
+
+The app takes no upload, so the routes through which Gradio writes visitors' files are closed:
+`NoUploads`, a middleware given to Gradio's FastAPI app at launch (`app_kwargs`), refuses with
+403 before any byte is read every request to /gradio_api/upload or /gradio_api/process_recording
+and every multipart body (the form through which Gradio's routes take files; its parser spools
+them to disk). The page needs none of them: it sends JSON, and downloads are GET.
 """
 
 from __future__ import annotations
@@ -9,12 +15,49 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
+
+from starlette.middleware import Middleware
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import catalog, events
 from .config import CheckpointError
 from .ui import CONCURRENCY, MAX_UPLOAD, QUEUE_SIZE, SESSIONS, build
 from .views import UserError
 from .views.links import ASSETS
+
+
+class NoUploads:
+    """ASGI middleware: 403 for Gradio's routes that write a visitor's files, and for any
+    multipart body, before the body is read; everything else passes untouched."""
+
+    WRITERS = frozenset({"upload", "process_recording"})  # last path segment, any prefix
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @classmethod
+    def refuses(cls, scope: Scope) -> bool:
+        if scope["type"] != "http":
+            return False
+        last = scope["path"].rstrip("/").rsplit("/", 1)[-1].lower()
+        if scope["method"] not in ("GET", "HEAD") and last in cls.WRITERS:
+            return True
+        headers = dict(scope.get("headers") or ())
+        return headers.get(b"content-type", b"").lstrip().lower().startswith(b"multipart/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.refuses(scope):
+            refusal = PlainTextResponse("This app takes no upload.", status_code=403)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def app_kwargs() -> dict[str, Any]:
+    """What launch() passes to Gradio's FastAPI app: the upload routes closed (NoUploads)."""
+    return {"middleware": [Middleware(NoUploads)]}
 
 
 def add_models(specs: list[str], names: list[str]) -> list[str]:
@@ -62,5 +105,5 @@ def main(argv: list[str] | None = None) -> None:
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 css_paths=[ASSETS / "app.css"], js=(ASSETS / "plots.js").read_text(),
-                show_error=False, max_file_size=MAX_UPLOAD,
+                show_error=False, max_file_size=MAX_UPLOAD, app_kwargs=app_kwargs(),
                 state_session_capacity=SESSIONS)  # fmt: skip
