@@ -16,6 +16,7 @@ mean probability of the entity's BIO tags at its words' first pieces.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -23,13 +24,17 @@ from typing import Any
 
 import numpy as np
 
+from . import budget
 from .analysis import Analysis, norm_weighted, rollout, unit_labels, word_spans
+from .errors import UserError
 from .predictions import softmax
 from .tokenizer import Encoding
 
 METHODS = ("occlusion", "integrated-gradients", "gradient-x-input")
 CHUNK = 4  # occluded variants per onnxruntime run (larger batches spill the cache at 128 tokens)
 COMPLETENESS = 0.05  # IG's gap, relative to f(x) − f(baseline)
+MAX_STEPS = 512  # IG's steps at most, unless a caller bounds them lower
+STEP_ROWS = 2048  # token rows per batch of IG's steps (16 steps at 128 tokens, 4 at 512)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Attribution:
     delta: float | None = None  # gradient methods: the completeness gap
     units: list[list[int]] = field(default_factory=list)  # token indices of each unit
     f_input: float | None = None  # f(x): the target's probability (or mean tag probability)
+    note: str = ""  # how the method was cut down for a long input, to be said beside it
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,6 @@ class Target:
 
 def resolve_target(model: Any, r: Analysis, target: Any = None) -> Target:
     """The Target a person asked for, checked against this model and prediction."""
-    from .views.base import UserError
-
     labels = list(model.labels)
     if model.task == "classification":
         if target is None:
@@ -120,12 +124,35 @@ def _mask_id(model: Any) -> int:
     return int(unknown)
 
 
+def spans(enc: Encoding, units: list[list[int]], most: int) -> list[list[int]]:
+    """`units` joined into runs of consecutive ones (never across the two sentences of a pair)
+    so that there are at most about `most`: the same text, occluded in fewer runs."""
+    size = -(-len(units) // most)
+    if size <= 1:
+        return units
+    out: list[list[int]] = []
+    for n, unit in enumerate(units):
+        same_sentence = out and enc.sequence_ids[out[-1][0]] == enc.sequence_ids[unit[0]]
+        if n % size and same_sentence:
+            out[-1] = out[-1] + unit
+        else:
+            out.append(list(unit))
+    return out
+
+
 def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None,
-              words: bool = False) -> Attribution:  # fmt: skip
-    """p(target | text) − p(target | text with each unit replaced by the mask token)."""
+              words: bool = False, max_units: int | None = None) -> Attribution:  # fmt: skip
+    """p(target | text) − p(target | text with each unit replaced by the mask token); with
+    `max_units`, a longer input's units are joined into that many runs of consecutive ones."""
     r = model.analyze(text, pair)
     goal = resolve_target(model, r, target)
     enc, units = r.encoding, units_of(r.encoding, words)
+    note = ""
+    if max_units is not None and len(units) > max_units:
+        kind, per_run = "words" if words else "tokens", -(-len(units) // max_units)
+        units = spans(enc, units, max_units)
+        words = True  # a run is labelled by the text it covers
+        note = f"occlusion masks runs of {per_run} {kind} ({len(units)} runs)"
     mask = _mask_id(model)
     variants = []
     for unit in units:
@@ -136,16 +163,25 @@ def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None
     f_x = goal.value(r.logits)
     dropped = []
     for start in range(0, len(variants), CHUNK):
+        budget.check()
         logits = model.logits(variants[start : start + CHUNK])
         dropped += [goal.value(row[: len(enc)] if row.ndim == 2 else row) for row in logits]
     scores = np.array([f_x - d for d in dropped], np.float32)
     return Attribution(tokens=_unit_labels(r, units, words), scores=scores, target=goal.label,
-                       method="occlusion", units=units, f_input=f_x)  # fmt: skip
+                       method="occlusion", units=units, f_input=f_x, note=note)  # fmt: skip
 
 
 def _unit_labels(r: Analysis, units: list[list[int]], words: bool) -> list[str]:
     """Tokens as the views show them; words as written in the text."""
     return unit_labels(r.tokens, units, r.encoding) if words else [r.tokens[u[0]] for u in units]
+
+
+@cache
+def _gradient_lock(model: Any) -> threading.Lock:
+    """One gradient run at a time per torch model: Captum hooks the shared model's embedding
+    layer for the length of a run, and another thread's run would pass through those hooks
+    (two visitors' Explain clicks: "Sizes of tensors must match")."""
+    return threading.Lock()
 
 
 @cache
@@ -165,10 +201,12 @@ def _torch_model(model: Any):
 
 def gradients(model: Any, text: str, pair: str | None = None, target: Any = None,
               method: str = "integrated-gradients", steps: int = 32,
-              max_steps: int = 512) -> Attribution:  # fmt: skip
-    """Integrated gradients or gradient × input on the word embeddings (Captum)."""
+              max_steps: int = MAX_STEPS) -> Attribution:  # fmt: skip
+    """Integrated gradients or gradient × input on the word embeddings (Captum). IG starts at
+    `steps` (at most `max_steps`) and doubles them until the completeness gap is small enough
+    or `max_steps` is reached; its gap is reported either way."""
+    steps = min(steps, max_steps)
     import torch
-    from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 
     r = model.analyze(text, pair)
     goal = resolve_target(model, r, target)
@@ -181,14 +219,30 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
     positions, classes = list(goal.positions), list(goal.classes)
 
     def f(input_ids, *extra):
+        budget.check()  # Captum calls this once per batch of steps
         logits = net(input_ids, **dict(zip(feed, extra))).logits
         p = torch.softmax(logits.double(), dim=-1)
         if not positions:
             return p[:, classes[0]]
         return torch.stack([p[:, i, c] for i, c in zip(positions, classes)], 1).mean(1)
 
-    layer = _word_embeddings(net)
-    extra = tuple(feed.values())
+    with _gradient_lock(model):
+        attr, delta = _captum(f, _word_embeddings(net), ids, baseline, tuple(feed.values()),
+                              method, steps, max_steps)  # fmt: skip
+    scores = attr.sum(-1)[0].detach().double().numpy()
+    units = units_of(enc, False)
+    note = f"{max_steps} steps" if method != "gradient-x-input" and max_steps < MAX_STEPS else ""
+    return Attribution(tokens=[r.tokens[u[0]] for u in units],
+                       scores=np.array([scores[u[0]] for u in units], np.float32),
+                       target=goal.label, method=method, delta=delta, units=units,
+                       f_input=goal.value(r.logits), note=note)  # fmt: skip
+
+
+def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_steps: int):
+    """Captum's attribution on `layer` and, for integrated gradients, the completeness gap."""
+    import torch
+    from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
+
     if method == "gradient-x-input":
         attr = LayerGradientXActivation(f, layer).attribute(ids, additional_forward_args=extra)
         delta = None
@@ -198,17 +252,12 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
         while True:
             attr, d = LayerIntegratedGradients(f, layer).attribute(
                 ids, baselines=baseline, additional_forward_args=extra, n_steps=steps,
-                return_convergence_delta=True, internal_batch_size=16)  # fmt: skip
+                return_convergence_delta=True, internal_batch_size=max(1, STEP_ROWS // ids.shape[1]))  # fmt: skip
             delta = float(d.abs().max())
             if delta <= COMPLETENESS * abs(gap) or steps >= max_steps:
                 break
             steps *= 2
-    scores = attr.sum(-1)[0].detach().double().numpy()
-    units = units_of(enc, False)
-    return Attribution(tokens=[r.tokens[u[0]] for u in units],
-                       scores=np.array([scores[u[0]] for u in units], np.float32),
-                       target=goal.label, method=method, delta=delta, units=units,
-                       f_input=goal.value(r.logits))  # fmt: skip
+    return attr, delta
 
 
 def _arrays(model: Any, enc: Encoding) -> dict[str, np.ndarray]:
@@ -225,31 +274,39 @@ def _word_embeddings(net: Any):
 
 
 _recent: OrderedDict[tuple, Attribution] = OrderedDict()
+_recent_lock = threading.Lock()  # visitors' threads read and write it at once
 RECENT = 32  # attributions kept, so that an export can carry what the Explain view computed
 
 
 def attribute(model: Any, text: str, pair: str | None = None, method: str = "occlusion",
-              target: Any = None, words: bool = False) -> Attribution:  # fmt: skip
-    """`method`'s attribution of the model's prediction for this input (see the module)."""
-    key = (model.name, model.variant, text, pair, method, repr(target), words)
-    if key in _recent:
-        _recent.move_to_end(key)
-        return _recent[key]
+              target: Any = None, words: bool = False, max_units: int | None = None,
+              max_steps: int = MAX_STEPS) -> Attribution:  # fmt: skip
+    """`method`'s attribution of the model's prediction for this input (see the module).
+    `max_units` and `max_steps` bound the cost for a long input (occlusion's runs, IG's steps);
+    the Attribution's `note` says when they cut it down."""
+    key = (model.name, model.variant, text, pair, method, repr(target), words, max_units,
+           max_steps)  # fmt: skip
+    with _recent_lock:
+        if key in _recent:
+            _recent.move_to_end(key)
+            return _recent[key]
     if method == "occlusion":
-        result = occlusion(model, text, pair, target, words)
+        result = occlusion(model, text, pair, target, words, max_units)
     elif method in ("integrated-gradients", "gradient-x-input"):
-        result = gradients(model, text, pair, target, method)
+        result = gradients(model, text, pair, target, method, max_steps=max_steps)
     else:
         raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
-    _recent[key] = result
-    while len(_recent) > RECENT:
-        _recent.popitem(last=False)
+    with _recent_lock:
+        _recent[key] = result
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
     return result
 
 
 def recent(model: Any, text: str, pair: str | None) -> list[Attribution]:
     """The attributions already computed for this model and input (newest last)."""
-    return [a for k, a in _recent.items() if k[:4] == (model.name, model.variant, text, pair)]
+    with _recent_lock:
+        return [a for k, a in _recent.items() if k[:4] == (model.name, model.variant, text, pair)]
 
 
 # --- how far attention agrees with the attributions ---------------------------------------------
@@ -269,15 +326,16 @@ def attention_scores(r: Analysis) -> dict[str, np.ndarray]:
 
 def agreement(r: Analysis, attributions: list[Attribution]) -> dict[str, dict[str, float]]:
     """Spearman's rank correlation of each attention score with each attribution's magnitude,
-    over the content tokens: {attention score: {method: ρ}}."""
+    over the attribution's units (a word or a run of words: its tokens' attention summed):
+    {attention score: {method: ρ}}."""
     from scipy.stats import spearmanr
 
     out: dict[str, dict[str, float]] = {}
     for name, score in attention_scores(r).items():
         row = {}
         for a in attributions:
-            tokens = [u[0] for u in a.units]
-            rho = spearmanr(score[tokens], np.abs(a.scores)).statistic
+            per_unit = [float(score[u].sum()) for u in a.units]
+            rho = spearmanr(per_unit, np.abs(a.scores)).statistic
             row[a.method] = float(rho) if rho == rho else 0.0  # NaN for constant input
         out[name] = row
     return out

@@ -1,5 +1,5 @@
 """The Gradio app: layout and wiring only. Views declare their tabs; events.py computes;
-serve.py starts it.
+page.py carries values by name between the page and the server; serve.py starts it.
 
 Every handler gets the page's values by name (Gradio's `inputs_kwargs`) as one ViewState and
 returns values by name. Named API endpoints for gradio_client: /predict (JSON), /analyze (a JSON
@@ -9,8 +9,6 @@ carries the view's state (urlstate.py), so a shared link reopens the same view a
 
 from __future__ import annotations
 
-import functools
-import html
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +16,9 @@ import gradio as gr
 
 from . import catalog, events, urlstate
 from .examples import EXAMPLES, FIRST, example_for
+from .page import MODEL, Page, guarded, state_of
 from .runtime import cpu_count
-from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
+from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, ViewState
 from .views.base import Shape
 
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
@@ -30,81 +29,6 @@ QUEUE_SIZE = 64
 # component's properties) for this many visitor sessions, dropping the oldest: bounded memory.
 SESSIONS = 128
 MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
-
-
-def _message(e: Exception) -> gr.Error:
-    # Toasts render HTML: the message (which may quote what a visitor typed) is escaped.
-    return gr.Error(html.escape(str(e), quote=False), print_exception=False)
-
-
-def _guard(fn: Callable) -> Callable:
-    """Turn UserError into a message in the page; nothing else reaches the person as a trace."""
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UserError as e:
-            raise _message(e) from None
-
-    return wrapped
-
-
-def _state(values: dict[str, Any]) -> ViewState:
-    return urlstate.from_values(values, events.shape(values.get("model")))
-
-
-class Page:
-    """The components by name, and handlers that read and write them by name."""
-
-    def __init__(self) -> None:
-        self.inputs: dict[str, gr.components.Component] = {}
-        self.outputs: dict[str, gr.components.Component] = {}
-
-    def handler(self, compute: Callable[..., dict[str, Any]], outs: list[str]) -> Callable:
-        """A Gradio function: the page's values by name in, `compute`'s dict out in `outs`' order.
-        A name it did not return is left as it is: an input is sent back as it came, anything
-        else as gr.skip() (which Gradio 6 handles as a property update: ~1 ms a component)."""
-
-        @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
-        def run(*args, **values):
-            try:
-                result = compute(*args, **values)
-            except UserError as e:
-                raise _message(e) from None
-            kept = {**values, **result}
-            out = [kept[name] if name in kept else gr.skip() for name in outs]
-            return out[0] if len(out) == 1 else out  # one output takes a bare value
-
-        return run
-
-    def on(self, trigger, compute, outs: list[str], **options):
-        """Wire `trigger` to `compute`, then write the view's state into the address bar."""
-        event = trigger(self.handler(compute, outs), inputs_kwargs=self.inputs,
-                        outputs=[self.outputs[n] for n in outs], **options)  # fmt: skip
-        return self.sync(event)
-
-    def then(self, event, compute, outs: list[str], **options):
-        """Chain `compute` after `event`, by name like `on` (private, no address-bar sync)."""
-        return event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
-                          outputs=[self.outputs[n] for n in outs], api_visibility="private",
-                          **options)  # fmt: skip
-
-    def sync(self, event):
-        query = self.then(event, _query, ["query"])
-        return query.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
-
-
-def _query(**values) -> dict[str, str]:
-    """The page's state as a URL query, for the address bar and the share box."""
-    return {"query": "?" + urlstate.to_query(_state(values), events.shape(values.get("model")))}
-
-
-# The address bar follows the view, so that the link in it reopens exactly this.
-SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
-  history.replaceState(null, "", u); if (window.bertvizRebase) window.bertvizRebase();
-  return u; }"""
-
 
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
 
@@ -217,17 +141,17 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         drawn = [n for v in REGISTRY if not v.action for n in view_outs[v.name]]
 
         def analyzed(**values):
-            return _shown(events.analyze(_state(values)), drawn)
+            return _shown(events.analyze(state_of(values)), drawn)
 
         def example_analyzed(**values):  # an example may switch the model: its boxes follow
-            return _shown(events.analyze(_state(values)), drawn, boxes=True)
+            return _shown(events.analyze(state_of(values)), drawn, boxes=True)
 
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
                              (i["pair"].submit, None)):  # fmt: skip
             page.on(trigger, analyzed, head + drawn, api_name=api,
                     api_visibility="public" if api else "private",
-                    concurrency_limit=CONCURRENCY, concurrency_id="model")  # fmt: skip
+                    concurrency_limit=CONCURRENCY)  # fmt: skip
 
         for view in REGISTRY:
             outs = view_outs[view.name]
@@ -240,20 +164,19 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 # and must not fire redraws that race the one the person asked for.
                 trigger = widget.release if isinstance(widget, gr.Slider) else widget.input
                 page.on(trigger, _redraw(view.name, parts), outs, api_visibility="private",
-                        trigger_mode="always_last", show_progress="hidden",
-                        concurrency_id="model")  # fmt: skip
+                        trigger_mode="always_last", show_progress="hidden")  # fmt: skip
             if view.action:
-                page.on(actions[view.name].click, _redraw(view.name, None), outs,
-                        api_visibility="private", concurrency_id="model")  # fmt: skip
+                page.on(actions[view.name].click, _redraw(view.name, None), outs, long=True,
+                        api_visibility="private")  # fmt: skip
             for o in view.outputs:
                 if o.on_demand:
                     name = f"{view.name}.{o.name}"
                     page.on(on_demand[name].click, _redraw(view.name, frozenset({o.name})),
-                            [name], api_visibility="private", concurrency_id="model")  # fmt: skip
+                            [name], api_visibility="private")  # fmt: skip
             # A tab draws when it is opened (views behind a button wait for the click).
             opened = ["view"] + ([] if view.action else outs)
             page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
-                    show_progress="hidden", concurrency_id="model")  # fmt: skip
+                    show_progress="hidden")  # fmt: skip
             if view.clickable:
                 click_outs = [*CONTROLS, "tabs", "view", *every_view]
                 page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
@@ -268,15 +191,14 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         def reanalyzed(**values):
             return analyzed(**values) if (values.get("text") or "").strip() else {}
 
-        page.sync(page.then(ranged, reanalyzed, head + drawn, concurrency_id="model"))
+        page.sync(page.then(ranged, reanalyzed, head + drawn))
         form = [i["text"], i["pair"], i["model"]]
-        page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private",
-                concurrency_id="model")
+        page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
                                label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
-        followed = page.then(examples.load_input_event, _ranges, model_outs)
+        followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id="url")
         page.sync(page.then(followed, example_analyzed, head + drawn))
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
@@ -288,13 +210,13 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         page.sync(loaded.then(page.handler(restored_analysis, head + drawn),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in head + drawn],
-                              api_visibility="private"))  # fmt: skip
-        gr.api(_guard(events.predict_api), api_name="predict", concurrency_id="model")
+                              api_visibility="private", concurrency_id=MODEL))  # fmt: skip
+        gr.api(guarded(events.predict_api), api_name="predict", concurrency_id=MODEL)
         # /analyze answers with a file: an event (of a hidden button) can, gr.api cannot.
         gr.Button(visible=False).click(
-            _guard(events.analyze_api), inputs_kwargs={"text": i["text"], "pair": i["pair"],
+            guarded(events.analyze_api), inputs_kwargs={"text": i["text"], "pair": i["pair"],
             "model": i["model"]}, outputs=[p["summary"], p["npz"]], api_name="analyze",
-            concurrency_id="model")  # fmt: skip
+            concurrency_id=MODEL)  # fmt: skip
     return demo
 
 
@@ -323,14 +245,14 @@ def _shown(values: dict[str, Any], drawn: list[str], boxes: bool = False) -> dic
 # passes every input by name.
 def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, Any]]:
     def redraw(**values) -> dict[str, Any]:
-        return events.render(_state(values), name, parts)
+        return events.render(state_of(values), name, parts)
 
     return redraw
 
 
 def _opener(name: str) -> Callable[..., dict[str, Any]]:
     def opened(**values) -> dict[str, Any]:
-        state = _state({**values, "view": name})
+        state = state_of({**values, "view": name})
         if VIEWS[name].action or not state.text.strip():
             return {"view": name}
         return {"view": name, **events.render(state, name)}
@@ -340,7 +262,7 @@ def _opener(name: str) -> Callable[..., dict[str, Any]]:
 
 def _clicker(name: str) -> Callable[..., dict[str, Any]]:
     def clicked(event: gr.SelectData, **values) -> dict[str, Any]:
-        state = _state(values)
+        state = state_of(values)
         r, _ = events.run_inputs(state.model, state.text, state.pair, state.variant)
         change = VIEWS[name].select(r, state, event.index)
         if not change:
@@ -375,7 +297,7 @@ def _ranges(**values) -> dict[str, Any]:
     """Controls whose range depends on the model, and its prediction box, follow the newly
     picked one (the box empty until the next analysis)."""
     shape = events.shape(values.get("model"))
-    return _follow(shape, _state(values)) | _boxes(shape.task)
+    return _follow(shape, state_of(values)) | _boxes(shape.task)
 
 
 def _restore(request: gr.Request):
@@ -393,7 +315,7 @@ def _restore(request: gr.Request):
 def _restored_analysis(link_notes: str, drawn: list[str], **values) -> dict[str, Any]:
     if not (values.get("text") or "").strip():
         return {}
-    out = _shown(events.analyze(_state(values)), drawn, boxes=True)
+    out = _shown(events.analyze(state_of(values)), drawn, boxes=True)
     note = "\n".join(n for n in (link_notes, out["notes"]["value"]) if n)
     out["notes"] = gr.update(value=note, visible=bool(note))
     return out

@@ -107,3 +107,38 @@ def test_targets_are_checked(sentiment):
     base = bv.load("minilm", progress=False)
     with pytest.raises(ValueError, match="explain a prediction"):
         at.resolve_target(base, base.analyze(TEXT), None)
+
+
+@pytest.mark.slow
+def test_concurrent_integrated_gradients_all_succeed_and_agree(sentiment):
+    """Two visitors' Explain clicks share one torch model per task model: Captum's hooks on it
+    must not reach another thread's run (16 of 24 concurrent runs failed before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [TEXT, MIXED, "Dull.", "A wonderful, moving film that I will watch again soon."]
+    alone = {t: at.gradients(sentiment, t, steps=8, max_steps=8).scores for t in texts}
+    with ThreadPoolExecutor(16) as pool:
+        runs = list(pool.map(lambda i: (texts[i % 4], at.gradients(
+            sentiment, texts[i % 4], steps=8, max_steps=8).scores), range(16)))  # fmt: skip
+    for text, scores in runs:
+        np.testing.assert_allclose(scores, alone[text], rtol=1e-4, atol=1e-6)
+
+
+def test_occlusion_in_runs_equals_masking_each_run(sentiment):
+    """Bounded for a long input, occlusion masks runs of consecutive words: each run's score is
+    the drop when exactly those tokens are masked, and the runs cover every word once."""
+    text = " ".join([MIXED] * 6)
+    full = at.occlusion(sentiment, text, words=True)
+    runs = at.occlusion(sentiment, text, words=True, max_units=8)
+    assert 1 < len(runs.units) <= 9 and "runs of" in runs.note and not full.note
+    assert sorted(i for u in runs.units for i in u) == sorted(i for u in full.units for i in u)
+    r = sentiment.analyze(text)
+    mask_id = sentiment.tokenizer.mask_id
+    goal = at.resolve_target(sentiment, r, None)
+    for unit, score in list(zip(runs.units, runs.scores))[:3]:
+        ids = list(r.encoding.ids)
+        for i in unit:
+            ids[i] = mask_id
+        masked = sentiment.logits([replace(r.encoding, ids=ids)])[0]
+        assert score == pytest.approx(goal.value(r.logits) - goal.value(masked), abs=1e-5)
+    assert runs.tokens[0] == runs.tokens[0].strip() and " " in runs.tokens[0]  # the run's text

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 from ..analysis import Analysis
+from ..errors import UserError
 
 
 class Shape(NamedTuple):
@@ -25,13 +26,11 @@ class Shape(NamedTuple):
     task: str | None = None  # "classification", "ner", "masked-lm" or None
 
 
+__all__ = ["Control", "FigureSpec", "Output", "Rerun", "Shape", "UserError", "View", "ViewState"]
+
 # Re-runs the same input: with some heads switched off (head_mask [layers, heads], 0 = off)
 # and/or through another catalog model (model="name"); its `.model` is the loaded model itself.
 Rerun = Callable[..., Analysis]
-
-
-class UserError(ValueError):
-    """Something the person can fix; the message says what, and is shown as text."""
 
 
 @dataclass(frozen=True)

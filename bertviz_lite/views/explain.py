@@ -78,6 +78,19 @@ STYLE = ("<style>.method{margin:6px 0}.tokens{line-height:1.9}.tok{padding:1px 3
          "border-radius:3px}.agreement td,.agreement th{padding:2px 8px;text-align:right}</style>")
 
 
+# Past these lengths the app cuts the cost down (and says so): occlusion in at most MAX_RUNS runs,
+# integrated gradients in fewer steps. A 512-token Explain took 45 s alone on 2 cores, and
+# minutes with other visitors; the Python API keeps the full methods.
+MAX_RUNS = 64
+STEPS_BY_LENGTH = ((128, at.MAX_STEPS), (256, 16), (512, 8))
+
+
+def cost_bounds(tokens: int) -> dict[str, Any]:
+    """How far the app bounds the methods for an input of `tokens` tokens."""
+    steps = next((s for length, s in STEPS_BY_LENGTH if tokens <= length), STEPS_BY_LENGTH[-1][1])
+    return {"max_units": MAX_RUNS, "max_steps": steps}
+
+
 class ExplainView(View):
     name = "explain"
     title = "Explain"
@@ -100,8 +113,10 @@ class ExplainView(View):
         model = rerun.model  # type: ignore[attr-defined]
         target, words = chosen_target(state.explain_target), bool(state.explain_words)
         text, pair = r.encoding.text, r.encoding.pair
-        occ = at.attribute(model, text, pair, "occlusion", target, words)
-        ig = at.attribute(model, text, pair, "integrated-gradients", target)
+        bounds = cost_bounds(len(r.tokens))
+        occ = at.attribute(model, text, pair, "occlusion", target, words, bounds["max_units"])
+        ig = at.attribute(model, text, pair, "integrated-gradients", target,
+                          max_steps=bounds["max_steps"])  # fmt: skip
         roll = at.attention_scores(r)["rollout"]
         tokens = [u[0] for u in ig.units]
         rows = [
@@ -110,5 +125,10 @@ class ExplainView(View):
                  CAVEATS["integrated-gradients"]),
             _row("attention rollout ([CLS] row)", ig.tokens, roll[tokens], CAVEATS["rollout"]),
         ]  # fmt: skip
+        cut = [n for n in (occ.note, ig.note and f"integrated gradients take {ig.note}") if n]
+        if cut:
+            rows.insert(0, f"<p class=cut>Long input ({len(r.tokens)} tokens), so that this "
+                           f"finishes on a shared server: {html.escape('; '.join(cut))}. The "
+                           "Python API computes them in full.</p>")  # fmt: skip
         table = at.agreement(r, [occ, ig])
         return {"methods": STYLE + "".join(rows), "agreement": STYLE + _agreement_html(table)}

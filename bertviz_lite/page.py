@@ -1,0 +1,114 @@
+"""How the page talks to the server: every handler takes the page's values by name and returns
+values by name; each event joins a concurrency group; long work is admitted per visitor; the
+address bar follows the view. ui.py lays the page out and wires it with these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+from gradio.context import LocalContext
+
+from . import events, urlstate
+from .budget import LONG_WORK
+from .views import UserError, ViewState
+
+# Every event that runs the model joins MODEL; long work (a view's own button: attributions, the
+# head sweep, downloads) joins LONG instead, unbounded in Gradio's queue because budget.LONG_WORK
+# admits it (one per visitor, a few in all, each time-limited) or refuses it at once: long jobs
+# never hold the queue's places, nor the slots of ordinary requests.
+MODEL, LONG = "model", "long"
+
+
+def message(e: Exception) -> gr.Error:
+    # Toasts render HTML: the message (which may quote what a visitor typed) is escaped.
+    return gr.Error(html.escape(str(e), quote=False), print_exception=False)
+
+
+def guarded(fn: Callable) -> Callable:
+    """Turn UserError into a message in the page; nothing else reaches the person as a trace."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            raise message(e) from None
+
+    return wrapped
+
+
+def state_of(values: dict[str, Any]) -> ViewState:
+    """The page's values (by name, as Gradio hands them over) as one ViewState."""
+    return urlstate.from_values(values, events.shape(values.get("model")))
+
+
+class Page:
+    """The components by name, and handlers that read and write them by name."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, gr.components.Component] = {}
+        self.outputs: dict[str, gr.components.Component] = {}
+
+    def handler(self, compute: Callable[..., dict[str, Any]], outs: list[str],
+                long: bool = False) -> Callable:  # fmt: skip
+        """A Gradio function: the page's values by name in, `compute`'s dict out in `outs`' order.
+        A name it did not return is left as it is: an input is sent back as it came, anything
+        else as gr.skip() (which Gradio 6 handles as a property update: ~1 ms a component).
+        `long`: the work is admitted as one long job of the visitor (budget.LONG_WORK)."""
+
+        @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
+        def run(*args, **values):
+            job = LONG_WORK.job(_visitor()) if long else contextlib.nullcontext()
+            try:
+                with job:
+                    result = compute(*args, **values)
+            except UserError as e:
+                raise message(e) from None
+            kept = {**values, **result}
+            out = [kept[name] if name in kept else gr.skip() for name in outs]
+            return out[0] if len(out) == 1 else out  # one output takes a bare value
+
+        return run
+
+    def on(self, trigger, compute, outs: list[str], long: bool = False, **options):
+        """Wire `trigger` to `compute` in the MODEL group (LONG: `long`), then write the view's
+        state into the address bar."""
+        group = {"concurrency_id": LONG, "concurrency_limit": None} if long else {
+            "concurrency_id": MODEL}  # fmt: skip
+        event = trigger(self.handler(compute, outs, long), inputs_kwargs=self.inputs,
+                        outputs=[self.outputs[n] for n in outs], **{**group, **options})  # fmt: skip
+        return self.sync(event)
+
+    def then(self, event, compute, outs: list[str], **options):
+        """Chain `compute` after `event`, by name like `on` (private, no address-bar sync), in
+        the MODEL group unless told otherwise."""
+        return event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
+                          outputs=[self.outputs[n] for n in outs], api_visibility="private",
+                          **{"concurrency_id": MODEL, **options})  # fmt: skip
+
+    def sync(self, event):
+        query = self.then(event, _query, ["query"], concurrency_id="url")  # runs no model
+        return query.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
+
+
+def _visitor() -> str:
+    """The page visit (Gradio's session) making this request; "" outside a request."""
+    request = LocalContext.request.get(None)
+    return str(getattr(request, "session_hash", None) or "")
+
+
+def _query(**values) -> dict[str, str]:
+    """The page's state as a URL query, for the address bar and the share box."""
+    return {"query": "?" + urlstate.to_query(state_of(values), events.shape(values.get("model")))}
+
+
+# The address bar follows the view, so that the link in it reopens exactly this.
+SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
+  history.replaceState(null, "", u); if (window.bertvizRebase) window.bertvizRebase();
+  return u; }"""
