@@ -13,7 +13,8 @@ copies any file from elsewhere). Gradio serves any file there to whoever names i
   KEEP_S is never removed to make room for someone else. Room for a new download is made by
   removing, first, the visitor's own oldest beyond PER_VISITOR, then the least recently used
   older than KEEP_S; if only others' young downloads fill the folder, the new one is refused with
-  a UserError saying when to retry. Files are encoded in memory first, so the room asked for is
+  a UserError saying when to retry (folders emptied by Gradio's own cleanup go once older than
+  KEEP_S). Files are encoded in memory first, so the room asked for is
   their exact size and the folder never holds more than MAX_BYTES, not even during a write.
 - **Each tensor is stored once.** The NPZ holds the tensors (float16, compressed); the JSON holds
   everything else (text, tokens, offsets, predictions, attributions) and names the NPZ and the
@@ -116,6 +117,7 @@ def _make_room(target: Path, need: int, max_bytes: int) -> None:
     others = [f for f in folders if f[0] != target]
     mine = [f for f in others if _owner(f[0]) == _owner(target)]
     drop = mine[: max(0, len(mine) - (PER_VISITOR - 1))]  # the visitor's own oldest, any age
+    drop += [f for f in others if f[2] == 0 and now - f[1] >= KEEP_S and f not in drop]  # emptied
     freed = sum(size for _, _, size in drop)
     young = []
     for f in others:

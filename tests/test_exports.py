@@ -143,3 +143,9 @@ def test_a_visitor_keeps_at_most_a_few_downloads_and_replaces_only_their_own(fol
     assert kept == [False, False] + [True] * exports.PER_VISITOR  # their own oldest, young or not
     assert all(Path(p).is_file() for p in theirs)
     assert len(list(folder.iterdir())) == exports.PER_VISITOR + 1
+    # A folder emptied by Gradio's own cleanup goes too, once old: no folder is left per visitor.
+    for f in Path(theirs[0]).parent.iterdir():
+        f.unlink()
+    age(theirs[0], 11 * 60)
+    exports.export_files(analysis, "y")
+    assert not Path(theirs[0]).parent.exists()
