@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import Analysis
+from .errors import UserError
 
 MAX_BYTES = int(os.environ.get("BERTVIZ_LITE_EXPORTS_MB", "256")) * 2**20
 KEEP_S = 600.0  # a download handed out is kept at least this long
@@ -109,8 +110,6 @@ def _folders(root: Path) -> list[tuple[Path, float, int]]:
 def _make_room(target: Path, need: int, max_bytes: int) -> None:
     """Remove what may go so that `need` more bytes fit beside the rest; refuse (UserError)
     rather than remove another visitor's download handed out within KEEP_S."""
-    from .views import UserError  # the views import this module
-
     now = time.time()
     folders = _folders(target.parent)
     total = sum(size for _, _, size in folders)
