@@ -119,42 +119,132 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 def read_config(path: Path) -> BertConfig:
-    """The checkpoint's config.json, checked for what our model supports."""
+    """The checkpoint's config.json, checked for what our model supports: every message names the
+    file and what is wrong, nothing else escapes."""
     file = path / "config.json"
     if not file.is_file():
         raise CheckpointError(f"{path} has no config.json")
-    raw = json.loads(file.read_text())
+    raw = read_json(file)
     model_type = raw.get("model_type", "bert")
+    if not isinstance(model_type, str):
+        raise CheckpointError(f"{file}: model_type must be a string, not {short(model_type)}")
     family = families.for_model_type(model_type)
     if family is None:
         supported = ", ".join(SUPPORTED_MODEL_TYPES)
         raise CheckpointError(
-            f"model_type {model_type!r} is not supported (supported: {supported})"
+            f"{file}: model_type {short(model_type)} is not supported (supported: {supported})"
         )
     raw = family.read_config(raw)
     if raw.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(
-            f"position_embedding_type {raw['position_embedding_type']!r} is not supported"
+            f"{file}: position_embedding_type {short(raw['position_embedding_type'])} is not "
+            "supported"
         )
     for name, value in family.requires.items():
         if raw.get(name, value) != value:
-            raise CheckpointError(f"{name} {raw[name]!r} is not supported (only {value!r})")
-    architecture = (raw.get("architectures") or [family.base_architecture])[0]
+            raise CheckpointError(
+                f"{file}: {name} {short(raw[name])} is not supported (only {value!r})"
+            )
+    architectures = raw.get("architectures") or [family.base_architecture]
+    if not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures):
+        raise CheckpointError(
+            f"{file}: architectures must be a list of class names, not {short(architectures)}"
+        )
+    architecture = architectures[0]
     if architecture not in family.architectures:
         supported = ", ".join(family.architectures)
         raise CheckpointError(
-            f"architecture {architecture!r} is not supported for model_type {model_type!r} "
-            f"(supported: {supported})"
+            f"{file}: architecture {short(architecture)} is not supported for model_type "
+            f"{model_type!r} (supported: {supported})"
         )
     if raw.get("hidden_act", "gelu") not in ACTIVATIONS:
-        raise CheckpointError(f"hidden_act {raw['hidden_act']!r} is not supported")
-    known = {f.name for f in dataclasses.fields(BertConfig)}
-    config = BertConfig(**{k: v for k, v in raw.items() if k in known})
+        raise CheckpointError(f"{file}: hidden_act {short(raw['hidden_act'])} is not supported")
+    known = {f.name for f in dataclasses.fields(BertConfig)} - {"id2label"}
+    values = {k: v for k, v in raw.items() if k in known and not (v is None and k in OPTIONAL)}
+    check_values(values, file)
+    config = BertConfig(**values)
     config.architecture, config.model_type = architecture, model_type
-    config.id2label = {int(k): v for k, v in (raw.get("id2label") or {}).items()}
+    config.id2label = read_labels(raw.get("id2label"), file)
     if config.head.endswith("classification") and not config.id2label:
-        raise CheckpointError(f"{architecture} checkpoint has no id2label in config.json")
+        raise CheckpointError(f"{file}: {architecture} checkpoint has no id2label")
+    if config.max_tokens < 2:
+        raise CheckpointError(
+            f"{file}: max_position_embeddings {config.max_position_embeddings} leaves no room "
+            f"for a text (pad_token_id {config.pad_token_id})"
+        )
     return config
+
+
+# What config.json's numbers must be: sizes at least 1, counts and ids at least 0, rates >= 0.
+POSITIVE = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+            "intermediate_size", "max_position_embeddings")  # fmt: skip
+NON_NEGATIVE = ("type_vocab_size", "pad_token_id", "case_vocab_size", "embedding_size",
+                "num_hidden_groups")  # fmt: skip
+RATES = ("hidden_dropout_prob", "attention_probs_dropout_prob", "layer_norm_eps")
+OPTIONAL = (*NON_NEGATIVE, *RATES)  # null in config.json: our default
+SHOWN = 60  # characters of a user's value a message shows at most
+
+
+def short(value) -> str:
+    """A value as a message shows it: its repr, cut to SHOWN characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def read_json(file: Path) -> dict:
+    """A JSON object from a checkpoint's file, or a CheckpointError naming the file."""
+    try:
+        value = json.loads(file.read_bytes())
+    except (OSError, ValueError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CheckpointError(f"{file} is not valid JSON: {str(e)[:SHOWN]}") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{file} must hold a JSON object, not {short(value)}")
+    return value
+
+
+def check_values(values: dict, file: Path) -> None:
+    """The types and ranges config.json's numbers must have for a model to be built at all."""
+    for name, value in values.items():
+        if name in POSITIVE or name in NON_NEGATIVE:
+            least = 1 if name in POSITIVE else 0
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                what = "a positive" if least else "a non-negative"
+                raise CheckpointError(f"{file}: {name} must be {what} integer, not {short(value)}")
+        elif name in RATES:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not 0 <= value < float("inf"):
+                raise CheckpointError(f"{file}: {name} must be a number >= 0, not {short(value)}")
+    hidden, heads = values.get("hidden_size", 768), values.get("num_attention_heads", 12)
+    if hidden % heads:
+        raise CheckpointError(
+            f"{file}: num_attention_heads {heads} does not divide hidden_size {hidden}"
+        )
+    if values.get("pad_token_id", 0) >= values.get("vocab_size", 30522):
+        raise CheckpointError(
+            f"{file}: pad_token_id {values['pad_token_id']} is not below vocab_size "
+            f"{values.get('vocab_size', 30522)}"
+        )
+
+
+def read_labels(raw, file: Path) -> dict[int, str]:
+    """config.json's id2label as {index: name}."""
+    if raw is None:
+        return {}
+    problem = f"{file}: id2label must map indices to label names, not {short(raw)}"
+    if not isinstance(raw, dict):
+        raise CheckpointError(problem)
+    labels = {}
+    for key, value in raw.items():
+        try:
+            index = int(key)
+        except ValueError:
+            raise CheckpointError(problem) from None
+        if not isinstance(value, str) or index < 0:
+            raise CheckpointError(problem)
+        labels[index] = value
+    if sorted(labels) != list(range(len(labels))):
+        raise CheckpointError(f"{file}: id2label's indices must run 0, 1, 2, …, not {short(raw)}")
+    return labels
 
 
 def weights_file(path: Path) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache, catalog, predictions
+from . import cache, catalog, checkpoint_checks, predictions
 from .analysis import Analysis
 from .config import BertConfig, read_config, resolve, weights_file
 from .runtime import Session, resolve_device
@@ -39,9 +39,10 @@ class LoadedModel:
 
     def __init__(
         self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str,
-        logits_graph: Callable[[], Session] | None = None,
+        logits_graph: Callable[[], Session] | None = None, tokenizer: Tokenizer | None = None,
     ):  # fmt: skip
-        """logits_graph: opens a graph of the logits alone (export.LogitsOutputs), when asked."""
+        """logits_graph: opens a graph of the logits alone (export.LogitsOutputs), when asked;
+        tokenizer: the checkpoint's, when already open (else opened from `checkpoint`)."""
         self.name = name
         self._open_logits_graph = logits_graph
         self._logits_session: Session | None = None
@@ -50,7 +51,7 @@ class LoadedModel:
         self.config = config
         self.session = session
         self.variant = variant
-        self.tokenizer = Tokenizer.from_dir(
+        self.tokenizer = tokenizer if tokenizer is not None else Tokenizer.from_dir(
             checkpoint, config.max_tokens, config.family.special_tokens.get("mask")
         )
         self.labels = self.config.labels
@@ -261,6 +262,8 @@ def load(
         config = adapter.task_config(config, adapter_dir)
     device = resolve_device(device)
     variant = pick_variant(variant, device)
+    # The tokenizer opens and the weights fit the config, or nothing is exported or built.
+    tokenizer = checkpoint_checks.check(checkpoint, config, weights_file(checkpoint))
 
     adapter_files = sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
     key = cache.entry_key(
@@ -294,6 +297,7 @@ def load(
                 return Session(folder / "model.onnx", device)
             except Exception as e:  # passed its checksum yet will not load: rebuild once
                 if attempt == 2:
+                    cache.discard(folder)  # a useless export is not left in the cache
                     raise
                 log.warning("cached export %s would not load (%s): rebuilding", folder, e)
                 (folder / "meta.json").unlink(missing_ok=True)
@@ -304,4 +308,4 @@ def load(
 
     classifier = config.head == "sequence-classification"  # the logits graph's [CLS]-only layer
     return LoadedModel(slug, checkpoint, config, open_graph(), variant,
-                       logits_graph if classifier else None)  # fmt: skip
+                       logits_graph if classifier else None, tokenizer)  # fmt: skip

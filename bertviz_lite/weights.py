@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from .bert import build
-from .config import CheckpointError, read_config, weights_file
+from .checkpoint_checks import check_parameters, safetensors_shapes
+from .config import SHOWN, CheckpointError, read_config, weights_file
 from .families import OUR_PREFIX, Family
 
 log = logging.getLogger(__name__)
@@ -22,11 +23,25 @@ TIED = "cls.predictions.decoder.weight"  # the masked-LM decoder shares the word
 
 
 def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
+    """A weights file's tensors; a file that will not read is a CheckpointError naming it."""
     if file.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(file))
-    return torch.load(file, map_location="cpu", weights_only=True)
+        safetensors_shapes(file)  # a damaged file named, with what is wrong, before reading it
+        read = load_file
+    else:
+        def read(f):
+            return torch.load(f, map_location="cpu", weights_only=True)
+    try:
+        state = read(str(file))
+    except Exception as e:  # safetensors', pickle's and zipfile's errors share no type
+        raise CheckpointError(
+            f"{file} cannot be read as weights (truncated or damaged?): {type(e).__name__}: "
+            f"{str(e)[:SHOWN]}"
+        ) from None
+    if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise CheckpointError(f"{file} does not hold a dictionary of tensors")
+    return state
 
 
 def normalise(
@@ -58,10 +73,13 @@ def load_model(path: Path, state: dict[str, torch.Tensor] | None = None) -> nn.M
     """
     config = read_config(path)
     architecture = config.architecture
-    model = build(config)
-    expected = model.state_dict()
     if state is None:
-        state = read_state_dict(weights_file(path))
+        file = weights_file(path)
+        state = read_state_dict(file)
+        shapes = {k: tuple(v.shape) for k, v in state.items()}
+        check_parameters(config, shapes, path / "config.json", file)  # sizes far past the file's
+    with torch.device("meta"):  # names and shapes alone: nothing of the config's sizes allocated
+        expected = build(config).state_dict()
     state = normalise(state, set(expected), config.family)
     embeddings = f"{OUR_PREFIX}.embeddings.word_embeddings.weight"
     if TIED in expected and TIED not in state and embeddings in state:
@@ -82,6 +100,7 @@ def load_model(path: Path, state: dict[str, torch.Tensor] | None = None) -> nn.M
         problems.append(f"wrong shapes: {_names(wrong)}")
     if problems:
         raise CheckpointError(f"{path} does not fit {architecture}: " + "; ".join(problems))
+    model = build(config)  # every tensor is there with its shape: as large as the weights
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model.eval()
 
