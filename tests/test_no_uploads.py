@@ -1,9 +1,10 @@
 """The real app (`python app.py` on loopback) takes no upload: every route through which Gradio
 writes a visitor's files refuses, nothing appears under GRADIO_TEMP_DIR, and the page, its API
-and its downloads still work."""
+and its downloads still work; a download's link is its visitor's own."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -61,3 +62,22 @@ def test_the_page_the_api_and_downloads_still_work(app):
     out, npz = client.predict(text="The cat sat.", pair="", model="minilm", api_name="/analyze")
     with np.load(npz) as data:  # downloaded by gradio_client through the file route
         assert data["attentions"].shape[-1] == len(out["tokens"])
+
+
+def download_link(url: str, session: str, text: str) -> str:
+    """The NPZ link /analyze gives one page visit (Gradio session) for `text`."""
+    body = {"data": [text, "", "minilm"], "session_hash": session}
+    event = httpx.post(url + "gradio_api/call/analyze", json=body, timeout=30).json()["event_id"]
+    answer = httpx.get(url + f"gradio_api/call/analyze/{event}", timeout=120).text
+    data = json.loads(answer.split("event: complete\ndata: ", 1)[1].splitlines()[0])
+    return data[1]["url"]
+
+
+def test_a_download_link_is_its_visitors_own(app):
+    url, _ = app
+    text = "Nobody else may fetch what I analysed."
+    mine = download_link(url, "visitor-a", text)
+    assert download_link(url, "visitor-a", text) == mine  # asked again: the same files
+    theirs = download_link(url, "visitor-b", text)
+    assert theirs != mine and httpx.get(mine, timeout=30).status_code == 200
+    assert Path(theirs).parent.name.split("-")[0] != Path(mine).parent.name.split("-")[0]
