@@ -218,11 +218,12 @@ class Rerun:
 def analyze(state: ViewState) -> dict[str, Any]:
     """What the Analyze button shows: the prediction, notes, and the open view (unless that view
     waits for its own button: attributions, the head sweep and downloads are not run unasked)."""
+    if state.view not in VIEWS:
+        raise UserError(f"Unknown view {state.view[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
     r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
     extra = [*extra, drift_note(state.model, state.variant)] if state.variant != "fp32" else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
-    view = VIEWS.get(state.view)
-    drawn = render(state) if view is not None and not view.action else {}
+    drawn = {} if VIEWS[state.view].action else render(state)
     return {"prediction": label, "entities": entities, "notes": notes(r, extra),
             "task": model(state.model, state.variant).task, **drawn}  # fmt: skip
 

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
-from . import events, urlstate
+from . import events, exports, urlstate
 from .budget import LONG_WORK
 from .views import UserError, ViewState
 
@@ -36,7 +36,8 @@ def guarded(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with exports.as_visitor(_visitor()):
+                return fn(*args, **kwargs)
         except UserError as e:
             raise message(e) from None
 
@@ -64,9 +65,10 @@ class Page:
 
         @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
         def run(*args, **values):
-            job = LONG_WORK.job(_visitor()) if long else contextlib.nullcontext()
+            visitor = _visitor()
+            job = LONG_WORK.job(visitor) if long else contextlib.nullcontext()
             try:
-                with job:
+                with job, exports.as_visitor(visitor):  # downloads are this visitor's alone
                     result = compute(*args, **values)
             except UserError as e:
                 raise message(e) from None

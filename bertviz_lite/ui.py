@@ -16,10 +16,10 @@ import gradio as gr
 
 from . import catalog, events, urlstate
 from .examples import EXAMPLES, FIRST, example_for
-from .page import MODEL, Page, guarded, state_of
+from .page import MODEL, Page, guarded, message, state_of
 from .runtime import cpu_count
-from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, ViewState
-from .views.base import Shape
+from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
+from .views.base import Shape, finite_number
 
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
@@ -30,6 +30,31 @@ QUEUE_SIZE = 64
 SESSIONS = 128
 MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
 
+class _CheckedNumber:
+    """Gradio's numeric input, read as the app's controls read it: a value that is not a finite
+    number gets a message naming the setting (an API call can send anything; Gradio's own check
+    fails with a bare error), and one past the range is passed on for the control to clamp to
+    the model's own range (a link or a switch of model may leave the page's range behind)."""
+
+    is_template = True  # the browser draws it as the Gradio component it extends
+
+    def preprocess(self, payload: Any) -> float | None:
+        if payload is None:
+            return None
+        number = finite_number(payload)
+        if number is None:
+            raise message(UserError(f"{self.label} must be a number, not {repr(payload)[:40]}."))
+        return number
+
+
+class CheckedSlider(_CheckedNumber, gr.Slider):
+    pass
+
+
+class CheckedNumber(_CheckedNumber, gr.Number):
+    pass
+
+
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
 
 
@@ -37,7 +62,7 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
     value = c.initial(shape)
     if c.kind == "slider":
         low, high = c.bounds(shape)
-        return gr.Slider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
+        return CheckedSlider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
     if c.kind == "radio":
         return gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
     if c.kind == "checkbox":
@@ -46,7 +71,7 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
         return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
     if c.kind == "number":
         low, high = c.bounds(shape)
-        return gr.Number(value, minimum=low, maximum=high, precision=0, label=c.label)
+        return CheckedNumber(value, minimum=low, maximum=high, precision=0, label=c.label)
     raise ValueError(f"unknown control kind {c.kind!r}")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from .views import CONTROLS, VIEWS, ViewState
+from .views import CONTROLS, VIEWS, UserError, ViewState
 from .views.base import FIELDS, Shape
 
 VARIANTS = ("fp32", "int8")  # what a link may ask for
@@ -29,24 +29,22 @@ def default_state(shape: Shape, **fields: Any) -> ViewState:
 
 
 def from_values(values: Mapping[str, Any], shape: Shape) -> ViewState:
-    """The state of the page's controls (as Gradio hands them over, by name)."""
+    """The state of the page's controls (as Gradio hands them over, by name), each value checked
+    by the control that owns it: UserError for one of the wrong kind (an API call can send
+    anything), the default for one left out."""
     state = default_state(shape)
     settings = dict(state.settings)
     for name, control in CONTROLS.items():
-        value = values.get(name)
-        if value is None:
-            continue
-        if control.kind in ("slider", "number"):
-            value = round(float(value)) if float(control.step).is_integer() else float(value)
-        elif control.kind == "checkbox":
-            value = bool(value)
-        elif control.kind == "multiselect":
-            value = list(value) if isinstance(value, (list, tuple)) else []
-        settings[name] = value
-    fields = {k: str(values.get(k) or "") for k in ("text", "pair")}
-    return ViewState(**fields, model=str(values.get("model") or DEFAULT_MODEL),
-                     view=str(values.get("view") or "head"),
-                     variant=str(values.get("variant") or "fp32"), settings=settings)  # fmt: skip
+        if values.get(name) is not None:
+            settings[name] = control.coerce(values[name], shape)
+    fields = {}
+    for key, default in (("text", ""), ("pair", ""), ("model", DEFAULT_MODEL), ("view", "head"),
+                         ("variant", "fp32")):  # fmt: skip
+        value = values.get(key)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{key} must be text, not {type(value).__name__}.")
+        fields[key] = value or default
+    return ViewState(**fields, settings=settings)
 
 
 def to_query(state: ViewState, shape: Shape) -> str:

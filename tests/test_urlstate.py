@@ -67,3 +67,26 @@ def test_notes_quote_bounded_input():
     huge = "<b>" * 1000
     _, notes = parse({huge: "1", "model": huge, "heads_off": huge}, MODELS, shape)
     assert notes and all(len(n) < 120 for n in notes)
+
+
+def test_values_of_the_wrong_kind_get_a_clear_message():
+    """The page sends what its widgets hold; an API call can send anything: each value is checked
+    by its control, and a wrong one is named with what it should be (not a traceback)."""
+    import pytest
+
+    from bertviz_lite.views import UserError
+
+    for name, bad, expected in [
+        ("layer", "abc", "layer must be a number from 1 to 6"),
+        ("layer", [1], "layer must be a number"), ("layer", float("nan"), "layer must be a number"),
+        ("threshold", float("inf"), "threshold must be a number"),
+        ("head", True, "head must be a number"), ("words", "maybe", "words must be true or false"),
+        ("source", "<b>x</b>", "source must be one of"), ("heads_off", "L1H1", "heads_off must be a list"),
+        ("heads_off", ["L9H9"], "heads_off must be a list"), ("text", 12, "text must be text"),
+        ("model", ["minilm"], "model must be text"),
+    ]:  # fmt: skip
+        with pytest.raises(UserError, match=expected):
+            from_values({"text": "x", name: bad}, SHAPE)
+    # Left out or None: the default; out of range: clamped (the page may lag behind a model).
+    state = from_values({"text": "x", "layer": None, "head": "40"}, SHAPE)
+    assert (state.layer, state.head) == (1, 12)

@@ -9,6 +9,7 @@ also draw in a notebook.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
@@ -100,6 +101,37 @@ class Control:
     def options(self, shape: Shape) -> list:
         return list(self.choices(shape) if callable(self.choices) else self.choices)
 
+    def coerce(self, value: Any, shape: Shape) -> Any:
+        """A value from the page or the API as this control holds it. A number out of range is
+        clamped (the page may still show the last model's range); anything of the wrong kind (a
+        word for a number, NaN, an unknown choice) raises UserError saying what is expected."""
+        shown = repr(value)[:40]
+        if self.kind in ("slider", "number"):
+            number = finite_number(value)
+            if number is None:
+                low, high = self.bounds(shape)
+                raise UserError(f"{self.name} must be a number from {low:g} to {high:g}, not {shown}.")
+            low, high = self.bounds(shape)
+            number = min(max(number, low), high)
+            return round(number) if float(self.step).is_integer() else number
+        if self.kind == "checkbox":
+            if value not in (True, False) or not isinstance(value, (bool, int)):
+                raise UserError(f"{self.name} must be true or false, not {shown}.")
+            return bool(value)
+        options = self.options(shape)
+        if self.kind == "radio":
+            if not isinstance(value, str) or value not in options:
+                raise UserError(f"{self.name} must be one of {', '.join(map(str, options))}; "
+                                f"not {shown}.")  # fmt: skip
+            return value
+        if self.kind == "multiselect":
+            picked = list(value) if isinstance(value, (list, tuple)) else None
+            if picked is None or any(not isinstance(v, str) or v not in options for v in picked):
+                raise UserError(f"{self.name} must be a list of choices like "
+                                f"{', '.join(map(str, options[:3]))}; not {shown}.")  # fmt: skip
+            return picked
+        return value
+
     def parse(self, raw: str, shape: Shape) -> tuple[Any, str | None]:
         """The value a URL string stands for, and a note when it had to be changed or ignored."""
         if self.kind == "checkbox":
@@ -126,6 +158,17 @@ class Control:
         if clamped != number:
             return value, f"{self.name} {raw[:20]} is out of range: showing {value} ({low:g}–{high:g})"
         return value, None
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite number from a number or its text; None for anything else (NaN, a word, a list)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _sized(value: Any, shape: tuple) -> Any:
