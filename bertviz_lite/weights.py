@@ -24,16 +24,16 @@ TIED = "cls.predictions.decoder.weight"  # the masked-LM decoder shares the word
 
 def read_state_dict(file: Path) -> dict[str, torch.Tensor]:
     """A weights file's tensors; a file that will not read is a CheckpointError naming it."""
-    if file.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
+    safetensors = file.suffix == ".safetensors"
+    if safetensors:
         safetensors_shapes(file)  # a damaged file named, with what is wrong, before reading it
-        read = load_file
-    else:
-        def read(f):
-            return torch.load(f, map_location="cpu", weights_only=True)
     try:
-        state = read(str(file))
+        if safetensors:
+            from safetensors.torch import load_file
+
+            state = load_file(str(file))
+        else:
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as e:  # safetensors', pickle's and zipfile's errors share no type
         raise CheckpointError(
             f"{file} cannot be read as weights (truncated or damaged?): {type(e).__name__}: "

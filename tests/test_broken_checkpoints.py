@@ -78,7 +78,7 @@ WEIGHTS_DAMAGE = {
     "header length past the end": lambda f: f.write_bytes(struct.pack("<Q", 2**40) + b"{}"),
     "header not JSON": lambda f: bad_header(f, b"{not json" + b" " * 40),
     "header a list": lambda f: bad_header(f, b"[1, 2, 3]"),
-    "text file": lambda f: f.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\n"),
+    "a Git LFS pointer": lambda f: f.write_text("version https://git-lfs.github.com/spec/v1\n"),
 }
 
 
@@ -230,7 +230,7 @@ def test_sizes_that_do_not_fit_the_tensors_name_them(
 # --- the tokenizer: checked before the export --------------------------------------------------
 
 TOKENIZER_TEXTS = {
-    "not JSON": "{\"model\": ",
+    "not JSON": '{"model": ',
     "empty": "",
     "a list": "[]",
     "JSON but no tokenizer": '{"version": "1.0", "model": {"type": "Nonsense"}}',
