@@ -51,9 +51,10 @@ class LoadedModel:
         self.config = config
         self.session = session
         self.variant = variant
-        self.tokenizer = tokenizer if tokenizer is not None else Tokenizer.from_dir(
-            checkpoint, config.max_tokens, config.family.special_tokens.get("mask")
-        )
+        if tokenizer is None:
+            mask = config.family.special_tokens.get("mask")
+            tokenizer = Tokenizer.from_dir(checkpoint, config.max_tokens, mask)
+        self.tokenizer = tokenizer
         self.labels = self.config.labels
 
     @property
@@ -76,7 +77,13 @@ class LoadedModel:
         shape = (self.config.num_hidden_layers, self.config.num_attention_heads)
         if head_mask is None:
             return np.ones(shape, np.float32)
-        mask = np.asarray(head_mask, np.float32)
+        try:
+            mask = np.asarray(head_mask, np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"head_mask must be numbers in [0, 1] of shape {shape}, not a "
+                f"{type(head_mask).__name__} that holds something else"
+            ) from None
         if mask.shape != shape and mask.shape != (batch, *shape):
             per_item = f" or {(batch, *shape)} (one per item)" if batch is not None else ""
             raise ValueError(
@@ -126,6 +133,17 @@ class LoadedModel:
                       extra: Sequence[str] = ()) -> list[Analysis]:  # fmt: skip
         """`analyze` for several inputs in one run; head_mask [layers, heads] for all of them
         or [len(items), layers, heads], one per item."""
+        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+            raise TypeError(f"items must be a list of (text, pair), not {type(items).__name__}")
+        for item in items:
+            if not isinstance(item, Sequence) or isinstance(item, str | bytes) or len(item) != 2:
+                raise TypeError(
+                    f"each item must be a (text, pair) tuple, pair None for one text; not "
+                    f"{type(item).__name__}"
+                )
+            check_text(*item)
+        if isinstance(extra, str | bytes) or not all(isinstance(kind, str) for kind in extra):
+            raise TypeError(f"extra must be a sequence of names such as {EXTRAS[:1]}")
         unknown = set(extra) - set(EXTRAS)
         if unknown:
             raise ValueError(f"unknown extra {sorted(unknown)} (choose from {', '.join(EXTRAS)})")
@@ -170,6 +188,7 @@ class LoadedModel:
         target, method, delta). Methods and targets: see bertviz_lite.attribution."""
         from .attribution import attribute
 
+        check_text(text, pair)
         return attribute(self, text, pair, method, target, words)
 
     def head_importance(self, text: str, pair: str | None = None, target=None,
@@ -187,6 +206,10 @@ class LoadedModel:
         `progress(done, total)` after each run."""
         from .attribution import resolve_target
 
+        if batch_size is not None:
+            batch_size = positive_int("batch_size", batch_size)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function of (done, total), not {progress!r:.60}")
         r = self.analyze(text, pair)
         c = self.config
         layers, heads, n = c.num_hidden_layers, c.num_attention_heads, len(r.tokens)
@@ -230,6 +253,22 @@ class LoadedModel:
         )
 
 
+def check_text(text, pair=None) -> None:
+    """A TypeError unless the text is a str and the pair a str or None."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    if pair is not None and not isinstance(pair, str):
+        raise TypeError(f"pair must be a str or None, not {type(pair).__name__}")
+
+
+def positive_int(name: str, value) -> int:
+    """`value` as an int, or a ValueError unless it is a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        shown = repr(value)[:60] if isinstance(value, int | float) else type(value).__name__
+        raise ValueError(f"{name} must be a positive integer, not {shown}")
+    return int(value)
+
+
 def pick_variant(variant: str, device: str) -> str:
     """auto → fp32, the model's own attention, on any device: int8 (CPU) and fp16 (CUDA) are
     faster but move attention probabilities (int8 by up to ~0.3 on MiniLM), so they are asked
@@ -251,6 +290,8 @@ def load(
     progress: bool = True,
 ) -> LoadedModel:
     """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id."""
+    if not isinstance(name_or_path, str | Path):
+        raise TypeError(f"name_or_path must be a str or Path, not {type(name_or_path).__name__}")
     entry = catalog.entries().get(str(name_or_path))
     checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
     config = read_config(checkpoint)  # a checkpoint we cannot read fails here, before any export

@@ -279,3 +279,47 @@ def test_queries_and_keys_give_the_attention(minilm):
         np.testing.assert_allclose(p[row, :, :, :n, :n], out["attentions"][row, :, :, :n, :n],
                                    atol=1e-5)  # fmt: skip
     assert out["values"].shape == out["queries"].shape
+
+
+# --- public parameters of the wrong kind say so -------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [None, b"the cat sat", 42, ["the", "cat"]])
+def test_text_that_is_not_a_str_says_so(checkpoints, text):
+    ex = bv.load(str(checkpoints["BertForSequenceClassification"]), variant="fp32", progress=False)
+    with pytest.raises(TypeError, match="text must be a str, not"):
+        ex.analyze(text)
+    with pytest.raises(TypeError, match="pair must be a str or None, not"):
+        ex.analyze("the cat sat", pair=text if text is not None else 3.5)
+    with pytest.raises(TypeError, match="text must be a str, not"):
+        ex.analyze_batch([("fine", None), (text, None)])
+    with pytest.raises(TypeError, match="text must be a str, not"):
+        ex.head_importance(text)
+    with pytest.raises(TypeError, match="text must be a str, not"):
+        ex.attribute(text)
+
+
+def test_batches_and_extras_of_the_wrong_kind_say_so(checkpoints):
+    ex = bv.load(str(checkpoints["BertModel"]), variant="fp32", progress=False)
+    with pytest.raises(TypeError, match="items must be a list of"):
+        ex.analyze_batch("the cat sat")
+    with pytest.raises(TypeError, match=r"each item must be a \(text, pair\)"):
+        ex.analyze_batch(["the cat sat"])
+    with pytest.raises(TypeError, match="extra must be a sequence of names"):
+        ex.analyze("the cat sat", extra="queries")
+    with pytest.raises(ValueError, match="head_mask must be numbers in"):
+        ex.analyze("the cat sat", head_mask="abc")
+    with pytest.raises(TypeError, match="name_or_path must be a str or Path"):
+        bv.load(None)
+
+
+@pytest.mark.parametrize("batch_size", [-5, 0, 2.5, "4", True])
+def test_head_importance_batch_size_must_be_positive(checkpoints, batch_size):
+    """-5 returned uninitialised memory, 0 a bare range() error."""
+    ex = bv.load(str(checkpoints["BertForSequenceClassification"]), variant="fp32", progress=False)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        ex.head_importance("the cat sat", batch_size=batch_size)
+    with pytest.raises(TypeError, match="progress must be a function"):
+        ex.head_importance("the cat sat", progress="yes")
+    scores = ex.head_importance("the cat sat", batch_size=np.int64(100))  # past the total: fine
+    np.testing.assert_allclose(scores, ex.head_importance("the cat sat", batch_size=1), atol=1e-5)
