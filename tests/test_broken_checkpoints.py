@@ -260,3 +260,21 @@ def test_a_good_checkpoint_leaves_no_lock_file(checkpoints, tmp_path, own_cache)
     model = bv.load(str(copy_of(checkpoints, tmp_path)), variant="fp32", progress=False)
     names = leftovers(own_cache)
     assert names == [model.session.path.parent.name], names
+
+
+def test_cli_says_what_is_broken_without_a_traceback(checkpoints, tmp_path):
+    """`--model` of a broken checkpoint, as the CLI and the app take it: one line, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    path = copy_of(checkpoints, tmp_path)
+    (path / "tokenizer.json").write_text("{")
+    env = {**os.environ, "BERTVIZ_LITE_CACHE": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bertviz_lite", "export", "--model", str(path)],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"error: {path / 'tokenizer.json'} cannot be read as a tokenizer" in done.stderr
+    assert leftovers(tmp_path / "cache") == []
