@@ -12,7 +12,9 @@ model up at the longest input, then, from concurrent clients:
    request each, the server's memory after every round: the app keeps state for a bounded number
    of sessions, so memory should level off once that many have come;
 3. unread: /analyze requests at 512 tokens posted to the queue and never read (the connection is
-   closed without opening the result stream), memory once the server is idle and a while later.
+   closed without opening the result stream), memory once the server is idle and a while later;
+4. the hostile part (attack.py): the largest sentence pair's memory, and long work at 512 tokens
+   from several visitors while another makes ordinary requests.
 
 Prints a JSON report; exits 1 when a request failed or memory grew past the limits.
 """
@@ -34,6 +36,7 @@ import numpy as np
 
 from bertviz_lite import catalog
 
+from . import attack
 from .appserver import rss_mb, running_app
 
 WORDS = ("the a market team film government new season company minister players music phone "
@@ -253,6 +256,10 @@ def run(url: str, pid: int | None, args: argparse.Namespace) -> dict:
                                       rng, stop)  # fmt: skip
     if args.unread:
         report["unread"] = unread(q, pid, args.unread, args.later, rng, stop)
+    if args.pair_chars:
+        report["largest_pair"] = attack.largest_pair(q, pid, args.pair_chars)
+    if args.attack:
+        report["long_work"] = attack.long_work(q, pid, args.attackers, args.attack, rng, text_of)
     return report
 
 
@@ -267,6 +274,13 @@ def verdict(report: dict, args: argparse.Namespace) -> list[str]:
     if after is not None and after > args.max_session_mb:
         problems.append(f"sessions: {after} MB per session past the capacity "
                         f"(limit {args.max_session_mb})")  # fmt: skip
+    ordinary = report.get("long_work", {}).get("ordinary_p99_ms")
+    if ordinary is not None and ordinary > args.max_ordinary_ms:
+        problems.append(f"long work: an ordinary /explore's p99 {ordinary} ms "
+                        f"(limit {args.max_ordinary_ms})")  # fmt: skip
+    grown = report.get("largest_pair", {}).get("memory_growth_mb")
+    if grown is not None and grown > args.max_pair_mb:
+        problems.append(f"largest pair: memory grew {grown} MB (limit {args.max_pair_mb})")
     held = report.get("unread", {}).get("mb_held_per_request")
     if held is not None and held > args.max_unread_mb:
         problems.append(f"unread: {held} MB held per request (limit {args.max_unread_mb})")
@@ -284,6 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--capacity", type=int, help="sessions the app keeps (default: the app's)")
     parser.add_argument("--unread", type=int, default=50, help="/analyze answers never read")
     parser.add_argument("--later", type=float, default=60, help="seconds before the last reading")
+    parser.add_argument("--attack", type=float, default=300,
+                        help="seconds of long work from --attackers visitors (0: none)")  # fmt: skip
+    parser.add_argument("--attackers", type=int, default=6)
+    parser.add_argument("--pair-chars", type=int, default=100_000,
+                        help="characters a side of the largest sentence pair (0: none)")  # fmt: skip
+    parser.add_argument("--max-ordinary-ms", type=float, default=2000,
+                        help="long work: an ordinary /explore's p99")  # fmt: skip
+    parser.add_argument("--max-pair-mb", type=float, default=200,
+                        help="largest pair: memory growth")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deadline", type=float, default=1800, help="seconds before giving up")
     parser.add_argument("--max-growth", type=float, default=0.20, help="mixed: memory growth")

@@ -30,29 +30,23 @@ QUEUE_SIZE = 64
 SESSIONS = 128
 MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
 
-class _CheckedNumber:
-    """Gradio's numeric input, read as the app's controls read it: a value that is not a finite
-    number gets a message naming the setting (an API call can send anything; Gradio's own check
-    fails with a bare error), and one past the range is passed on for the control to clamp to
-    the model's own range (a link or a switch of model may leave the page's range behind)."""
+def checked_number(widget: gr.Slider | gr.Number) -> gr.Slider | gr.Number:
+    """A numeric input read as the app's controls read it: a value that is not a finite number
+    gets a message naming the setting (an API call can send anything; Gradio's own check fails
+    with its generic error), and one past the range is passed on for the control to clamp to the
+    model's own range (a link or a switch of model may leave the page's range behind). Set on
+    the instance: a subclass of a Gradio component makes Gradio write a .pyi beside this file."""
 
-    is_template = True  # the browser draws it as the Gradio component it extends
-
-    def preprocess(self, payload: Any) -> float | None:
+    def preprocess(payload: Any) -> float | None:
         if payload is None:
             return None
         number = finite_number(payload)
         if number is None:
-            raise message(UserError(f"{self.label} must be a number, not {repr(payload)[:40]}."))
+            raise message(UserError(f"{widget.label} must be a number, not {repr(payload)[:40]}."))
         return number
 
-
-class CheckedSlider(_CheckedNumber, gr.Slider):
-    pass
-
-
-class CheckedNumber(_CheckedNumber, gr.Number):
-    pass
+    widget.preprocess = preprocess  # type: ignore[method-assign]
+    return widget
 
 
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
@@ -62,7 +56,8 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
     value = c.initial(shape)
     if c.kind == "slider":
         low, high = c.bounds(shape)
-        return CheckedSlider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
+        return checked_number(gr.Slider(low, high, step=c.step, value=value, label=c.label,
+                                         min_width=WIDE))  # fmt: skip
     if c.kind == "radio":
         return gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
     if c.kind == "checkbox":
@@ -71,7 +66,8 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
         return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
     if c.kind == "number":
         low, high = c.bounds(shape)
-        return CheckedNumber(value, minimum=low, maximum=high, precision=0, label=c.label)
+        return checked_number(gr.Number(value, minimum=low, maximum=high, precision=0,
+                                        label=c.label))  # fmt: skip
     raise ValueError(f"unknown control kind {c.kind!r}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from bertviz_lite.urlstate import MAX_URL_TEXT, default_state, from_values, parse, to_query
+from bertviz_lite.views.base import Shape
 
 MODELS = ["minilm", "sentiment", "topic", "ner"]
 SHAPE = (6, 12)
@@ -82,7 +83,7 @@ def test_values_of_the_wrong_kind_get_a_clear_message():
         ("threshold", float("inf"), "threshold must be a number"),
         ("head", True, "head must be a number"), ("words", "maybe", "words must be true or false"),
         ("source", "<b>x</b>", "source must be one of"), ("heads_off", "L1H1", "heads_off must be a list"),
-        ("heads_off", ["L9H9"], "heads_off must be a list"), ("text", 12, "text must be text"),
+        ("heads_off", [9], "heads_off must be a list"), ("text", 12, "text must be text"),
         ("model", ["minilm"], "model must be text"),
     ]:  # fmt: skip
         with pytest.raises(UserError, match=expected):
@@ -90,3 +91,7 @@ def test_values_of_the_wrong_kind_get_a_clear_message():
     # Left out or None: the default; out of range: clamped (the page may lag behind a model).
     state = from_values({"text": "x", "layer": None, "head": "40"}, SHAPE)
     assert (state.layer, state.head) == (1, 12)
+    # Choices that follow the model: another model's value is this model's default, not an error.
+    ner = Shape(6, 12, ("O", "B-PER", "I-PER"), "ner")
+    state = from_values({"text": "x", "explain_target": "predicted", "heads_off": ["L9H9"]}, ner)
+    assert (state.explain_target, state.heads_off) == ("entity 1", [])

@@ -118,18 +118,24 @@ class Control:
             if value not in (True, False) or not isinstance(value, (bool, int)):
                 raise UserError(f"{self.name} must be true or false, not {shown}.")
             return bool(value)
-        options = self.options(shape)
+        # Choices that follow the model (its labels, its heads) may come from the last model's
+        # page or an API call's defaults: an unknown one falls back to this model's default.
+        # Fixed choices have no such excuse.
+        options, follows = self.options(shape), callable(self.choices)
         if self.kind == "radio":
-            if not isinstance(value, str) or value not in options:
-                raise UserError(f"{self.name} must be one of {', '.join(map(str, options))}; "
-                                f"not {shown}.")  # fmt: skip
-            return value
+            if isinstance(value, str) and value in options:
+                return value
+            if isinstance(value, str) and follows:
+                return self.initial(shape)
+            raise UserError(f"{self.name} must be one of {', '.join(map(str, options))}; "
+                            f"not {shown}.")  # fmt: skip
         if self.kind == "multiselect":
             picked = list(value) if isinstance(value, (list, tuple)) else None
-            if picked is None or any(not isinstance(v, str) or v not in options for v in picked):
+            if picked is None or any(not isinstance(v, str) for v in picked) or (
+                    not follows and any(v not in options for v in picked)):  # fmt: skip
                 raise UserError(f"{self.name} must be a list of choices like "
                                 f"{', '.join(map(str, options[:3]))}; not {shown}.")  # fmt: skip
-            return picked
+            return [v for v in picked if v in options]
         return value
 
     def parse(self, raw: str, shape: Shape) -> tuple[Any, str | None]:
