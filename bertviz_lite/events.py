@@ -223,7 +223,12 @@ def analyze(state: ViewState) -> dict[str, Any]:
     r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
     extra = [*extra, drift_note(state.model, state.variant)] if state.variant != "fp32" else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
-    drawn = {} if VIEWS[state.view].action else render(state)
+    drawn = {}
+    if not VIEWS[state.view].action:
+        try:
+            drawn = render(state)
+        except UserError as e:  # the view does not apply (fill the mask, a classifier): say why
+            extra = [*extra, f"{VIEWS[state.view].title}: {e}"]
     return {"prediction": label, "entities": entities, "notes": notes(r, extra),
             "task": model(state.model, state.variant).task, **drawn}  # fmt: skip
 

@@ -23,6 +23,12 @@ from .views import UserError, ViewState
 # admits it (one per visitor, a few in all, each time-limited) or refuses it at once: long jobs
 # never hold the queue's places, nor the slots of ordinary requests.
 MODEL, LONG = "model", "long"
+# The page's inputs reach handlers as they were sent (`preprocess=False`: plain JSON values) and
+# the app checks each itself (urlstate.from_values, Control.coerce, events.model): Gradio's own
+# checks fail with a generic error for a word sent as a number, and with a false one when a link
+# or a switch of model leaves the page's choices or range behind the model's for an event or two
+# ("Value 'predicted' is not in the list of choices", "Value 6 is greater than maximum 3").
+RAW = {"preprocess": False}
 
 
 def message(e: Exception) -> gr.Error:
@@ -84,7 +90,7 @@ class Page:
         group = {"concurrency_id": LONG, "concurrency_limit": None} if long else {
             "concurrency_id": MODEL}  # fmt: skip
         event = trigger(self.handler(compute, outs, long), inputs_kwargs=self.inputs,
-                        outputs=[self.outputs[n] for n in outs], **{**group, **options})  # fmt: skip
+                        outputs=[self.outputs[n] for n in outs], **{**RAW, **group, **options})  # fmt: skip
         return self.sync(event)
 
     def then(self, event, compute, outs: list[str], **options):
@@ -92,7 +98,7 @@ class Page:
         the MODEL group unless told otherwise."""
         return event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
                           outputs=[self.outputs[n] for n in outs], api_visibility="private",
-                          **{"concurrency_id": MODEL, **options})  # fmt: skip
+                          **{**RAW, "concurrency_id": MODEL, **options})  # fmt: skip
 
     def sync(self, event):
         query = self.then(event, _query, ["query"], concurrency_id="url")  # runs no model
@@ -106,11 +112,16 @@ def _visitor() -> str:
 
 
 def _query(**values) -> dict[str, str]:
-    """The page's state as a URL query, for the address bar and the share box."""
+    """The page's state as a URL query, for the address bar and the share box. Without a text
+    the address bar is left as it is: only an event sent before the page was filled in (a link
+    being restored, a first visit's example) has none, and it must not write over the link."""
+    if not (values.get("text") or "").strip():
+        return {}
     return {"query": "?" + urlstate.to_query(state_of(values), events.shape(values.get("model")))}
 
 
 # The address bar follows the view, so that the link in it reopens exactly this.
-SYNC_URL = """(q) => { const u = location.origin + location.pathname + q;
+SYNC_URL = """(q) => { if (!q) return location.href;  // nothing analysed yet: leave it
+  const u = location.origin + location.pathname + q;
   history.replaceState(null, "", u); if (window.bertvizRebase) window.bertvizRebase();
   return u; }"""

@@ -16,10 +16,10 @@ import gradio as gr
 
 from . import catalog, events, urlstate
 from .examples import EXAMPLES, FIRST, example_for
-from .page import MODEL, Page, guarded, message, state_of
+from .page import MODEL, Page, guarded, state_of
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
-from .views.base import Shape, finite_number
+from .views.base import Shape
 
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
@@ -30,25 +30,6 @@ QUEUE_SIZE = 64
 SESSIONS = 128
 MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
 
-def checked_number(widget: gr.Slider | gr.Number) -> gr.Slider | gr.Number:
-    """A numeric input read as the app's controls read it: a value that is not a finite number
-    gets a message naming the setting (an API call can send anything; Gradio's own check fails
-    with its generic error), and one past the range is passed on for the control to clamp to the
-    model's own range (a link or a switch of model may leave the page's range behind). Set on
-    the instance: a subclass of a Gradio component makes Gradio write a .pyi beside this file."""
-
-    def preprocess(payload: Any) -> float | None:
-        if payload is None:
-            return None
-        number = finite_number(payload)
-        if number is None:
-            raise message(UserError(f"{widget.label} must be a number, not {repr(payload)[:40]}."))
-        return number
-
-    widget.preprocess = preprocess  # type: ignore[method-assign]
-    return widget
-
-
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
 
 
@@ -56,19 +37,19 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
     value = c.initial(shape)
     if c.kind == "slider":
         low, high = c.bounds(shape)
-        return checked_number(gr.Slider(low, high, step=c.step, value=value, label=c.label,
-                                         min_width=WIDE))  # fmt: skip
-    if c.kind == "radio":
-        return gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
-    if c.kind == "checkbox":
-        return gr.Checkbox(value=value, label=c.label, min_width=WIDE)
-    if c.kind == "multiselect":
-        return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
-    if c.kind == "number":
+        widget = gr.Slider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
+    elif c.kind == "radio":
+        widget = gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
+    elif c.kind == "checkbox":
+        widget = gr.Checkbox(value=value, label=c.label, min_width=WIDE)
+    elif c.kind == "multiselect":
+        widget = gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
+    elif c.kind == "number":
         low, high = c.bounds(shape)
-        return checked_number(gr.Number(value, minimum=low, maximum=high, precision=0,
-                                        label=c.label))  # fmt: skip
-    raise ValueError(f"unknown control kind {c.kind!r}")
+        widget = gr.Number(value, minimum=low, maximum=high, precision=0, label=c.label)
+    else:
+        raise ValueError(f"unknown control kind {c.kind!r}")
+    return widget
 
 
 def output_widget(o: Output) -> gr.components.Component:
@@ -195,7 +176,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     page.on(on_demand[name].click, _redraw(view.name, frozenset({o.name})),
                             [name], api_visibility="private")  # fmt: skip
             # A tab draws when it is opened (views behind a button wait for the click).
-            opened = ["view"] + ([] if view.action else outs)
+            opened = ["view"] + ([] if view.action else ["notes", *outs])
             page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
                     show_progress="hidden")  # fmt: skip
             if view.clickable:
@@ -207,7 +188,8 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         # the text (as a change of precision does).
         model_outs = [*CONTROLS, "prediction", "entities"]
         ranged = i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
-                                  outputs=[p[n] for n in model_outs], api_visibility="private")
+                                  outputs=[p[n] for n in model_outs], api_visibility="private",
+                                  preprocess=False)  # fmt: skip
 
         def reanalyzed(**values):
             return analyzed(**values) if (values.get("text") or "").strip() else {}
@@ -231,7 +213,8 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         page.sync(loaded.then(page.handler(restored_analysis, head + drawn),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in head + drawn],
-                              api_visibility="private", concurrency_id=MODEL))  # fmt: skip
+                              api_visibility="private", concurrency_id=MODEL,
+                              preprocess=False))  # fmt: skip
         gr.api(guarded(events.predict_api), api_name="predict", concurrency_id=MODEL)
         # /analyze answers with a file: an event (of a hidden button) can, gr.api cannot.
         gr.Button(visible=False).click(
@@ -276,7 +259,11 @@ def _opener(name: str) -> Callable[..., dict[str, Any]]:
         state = state_of({**values, "view": name})
         if VIEWS[name].action or not state.text.strip():
             return {"view": name}
-        return {"view": name, **events.render(state, name)}
+        try:
+            return {"view": name, **events.render(state, name)}
+        except UserError as e:  # a view that does not apply to this model says why, as a note
+            return {"view": name, "notes": gr.update(value=f"{VIEWS[name].title}: {e}",
+                                                     visible=True)}  # fmt: skip
 
     return opened
 

@@ -18,6 +18,11 @@ from .views.base import FIELDS, Shape
 
 VARIANTS = ("fp32", "int8")  # what a link may ask for
 MAX_URL_TEXT = 4000  # characters of text kept from a link; longer texts are cut with a note
+# Bytes of query a link's text and pair may take once percent-encoded: servers refuse longer
+# request lines (uvicorn's limit is 16 kB for the line and headers together, proxies often 8 kB),
+# and one CJK character takes 9 bytes (4,000 a box made a 72 kB link that never opened). A
+# longer text is cut in the link, and the link says so (`cut`).
+MAX_LINK_BYTES = 6000
 DEFAULT_MODEL = "minilm"
 
 
@@ -61,7 +66,29 @@ def to_query(state: ViewState, shape: Shape) -> str:
             elif isinstance(value, (list, tuple)):
                 value = ",".join(value)
             out[name] = value
-    return urlencode(out)
+    return _fitted(out)
+
+
+def _fitted(out: dict[str, Any]) -> str:
+    """The query, its text and pair cut (in proportion) to MAX_URL_TEXT characters each and
+    MAX_LINK_BYTES encoded; `cut=1` when they were."""
+    text, pair = str(out.get("text", "")), str(out.get("pair", ""))
+
+    def encoded(share: float) -> dict[str, Any]:
+        kept = {k: v[: min(MAX_URL_TEXT, int(len(v) * share))] for k, v in
+                (("text", text), ("pair", pair)) if v}  # fmt: skip
+        return {**out, **kept}
+
+    def size(query: dict[str, Any]) -> int:
+        return len(urlencode({k: query[k] for k in ("text", "pair") if k in query}))
+
+    if size(encoded(1.0)) <= MAX_LINK_BYTES and max(len(text), len(pair)) <= MAX_URL_TEXT:
+        return urlencode(out)
+    low, high = 0.0, 1.0  # the largest share of each that fits, to a character
+    for _ in range(20):
+        middle = (low + high) / 2
+        low, high = (middle, high) if size(encoded(middle)) <= MAX_LINK_BYTES else (low, middle)
+    return urlencode({**encoded(low), "cut": 1})
 
 
 def parse(
@@ -72,7 +99,7 @@ def parse(
     `shape_of(model)` gives the model's (layers, heads): ranges and defaults follow it.
     """
     notes: list[str] = []
-    known = {*FIELDS, "__theme", *CONTROLS}
+    known = {*FIELDS, "__theme", "cut", *CONTROLS}
     for key in params:
         if key not in known:
             notes.append(f"ignored unknown parameter {key[:40]!r}")
@@ -81,6 +108,9 @@ def parse(
     if len(text) > MAX_URL_TEXT:
         notes.append(f"text from the link cut to {MAX_URL_TEXT} characters")
     fields["text"], fields["pair"] = text[:MAX_URL_TEXT], params.get("pair", "")[:MAX_URL_TEXT]
+    if "cut" in params:
+        notes.append("this link holds only the beginning of a longer text (links are kept short "
+                     "enough to open anywhere)")  # fmt: skip
     for key, allowed in (("model", models), ("view", list(VIEWS)), ("variant", VARIANTS)):
         if key in params:
             if params[key] in allowed:

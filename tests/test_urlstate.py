@@ -78,12 +78,12 @@ def test_values_of_the_wrong_kind_get_a_clear_message():
     from bertviz_lite.views import UserError
 
     for name, bad, expected in [
-        ("layer", "abc", "layer must be a number from 1 to 6"),
-        ("layer", [1], "layer must be a number"), ("layer", float("nan"), "layer must be a number"),
-        ("threshold", float("inf"), "threshold must be a number"),
-        ("head", True, "head must be a number"), ("words", "maybe", "words must be true or false"),
-        ("source", "<b>x</b>", "source must be one of"), ("heads_off", "L1H1", "heads_off must be a list"),
-        ("heads_off", [9], "heads_off must be a list"), ("text", 12, "text must be text"),
+        ("layer", "abc", "Layer \\(layer\\) must be a number from 1 to 6"),
+        ("layer", [1], "\\(layer\\) must be a number"), ("layer", float("nan"), "\\(layer\\) must be a number"),
+        ("threshold", float("inf"), "\\(threshold\\) must be a number"),
+        ("head", True, "\\(head\\) must be a number"), ("words", "maybe", "\\(words\\) must be true or false"),
+        ("source", "<b>x</b>", "\\(source\\) must be one of"), ("heads_off", "L1H1", "\\(heads_off\\) must be a list"),
+        ("heads_off", [9], "\\(heads_off\\) must be a list"), ("text", 12, "text must be text"),
         ("model", ["minilm"], "model must be text"),
     ]:  # fmt: skip
         with pytest.raises(UserError, match=expected):
@@ -95,3 +95,16 @@ def test_values_of_the_wrong_kind_get_a_clear_message():
     ner = Shape(6, 12, ("O", "B-PER", "I-PER"), "ner")
     state = from_values({"text": "x", "explain_target": "predicted", "heads_off": ["L9H9"]}, ner)
     assert (state.explain_target, state.heads_off) == ("entity 1", [])
+
+
+def test_a_link_stays_short_enough_to_open_and_says_when_it_was_cut():
+    from bertviz_lite.urlstate import MAX_LINK_BYTES
+
+    for text, pair in (("東京" * 2000, "日本" * 2000), ("word " * 3000, ""), ("é" * 4000, "x")):
+        query = to_query(default_state(SHAPE, text=text, pair=pair, view="explain"), SHAPE)
+        assert len(query) <= MAX_LINK_BYTES + 100 and "view=explain" in query
+        state, notes = parse(dict(parse_qsl(query)), MODELS, shape)
+        assert text.startswith(state.text) and len(state.text) > 100 and pair.startswith(state.pair)
+        assert any("beginning of a longer text" in n for n in notes)
+    short = to_query(default_state(SHAPE, text="東京" * 100), SHAPE)
+    assert "cut" not in short and parse(dict(parse_qsl(short)), MODELS, shape)[1] == []

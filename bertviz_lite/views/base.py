@@ -110,13 +110,14 @@ class Control:
             number = finite_number(value)
             if number is None:
                 low, high = self.bounds(shape)
-                raise UserError(f"{self.name} must be a number from {low:g} to {high:g}, not {shown}.")
+                raise UserError(f"{self.label} ({self.name}) must be a number from {low:g} to "
+                                f"{high:g}, not {shown}.")  # fmt: skip
             low, high = self.bounds(shape)
             number = min(max(number, low), high)
             return round(number) if float(self.step).is_integer() else number
         if self.kind == "checkbox":
             if value not in (True, False) or not isinstance(value, (bool, int)):
-                raise UserError(f"{self.name} must be true or false, not {shown}.")
+                raise UserError(f"{self.label} ({self.name}) must be true or false, not {shown}.")
             return bool(value)
         # Choices that follow the model (its labels, its heads) may come from the last model's
         # page or an API call's defaults: an unknown one falls back to this model's default.
@@ -127,13 +128,14 @@ class Control:
                 return value
             if isinstance(value, str) and follows:
                 return self.initial(shape)
-            raise UserError(f"{self.name} must be one of {', '.join(map(str, options))}; "
+            raise UserError(f"{self.label} ({self.name}) must be one of "
+                            f"{', '.join(map(str, options))}; "
                             f"not {shown}.")  # fmt: skip
         if self.kind == "multiselect":
             picked = list(value) if isinstance(value, (list, tuple)) else None
             if picked is None or any(not isinstance(v, str) for v in picked) or (
                     not follows and any(v not in options for v in picked)):  # fmt: skip
-                raise UserError(f"{self.name} must be a list of choices like "
+                raise UserError(f"{self.label} ({self.name}) must be a list of choices like "
                                 f"{', '.join(map(str, options[:3]))}; not {shown}.")  # fmt: skip
             return [v for v in picked if v in options]
         return value
