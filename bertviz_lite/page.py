@@ -23,6 +23,7 @@ from .views import UserError, ViewState
 # admits it (one per visitor, a few in all, each time-limited) or refuses it at once: long jobs
 # never hold the queue's places, nor the slots of ordinary requests.
 MODEL, LONG = "model", "long"
+LIGHT = "light"  # events that run no model (the address bar, a model's control ranges)
 # The page's inputs reach handlers as they were sent (`preprocess=False`: plain JSON values) and
 # the app checks each itself (urlstate.from_values, Control.coerce, events.model): Gradio's own
 # checks fail with a generic error for a word sent as a number, and with a false one when a link
@@ -101,7 +102,7 @@ class Page:
                           **{**RAW, "concurrency_id": MODEL, **options})  # fmt: skip
 
     def sync(self, event):
-        query = self.then(event, _query, ["query"], concurrency_id="url")  # runs no model
+        query = self.then(event, _query, ["query"], concurrency_id=LIGHT)
         return query.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
 
 

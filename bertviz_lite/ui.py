@@ -16,7 +16,7 @@ import gradio as gr
 
 from . import catalog, events, urlstate
 from .examples import EXAMPLES, FIRST, example_for
-from .page import MODEL, Page, guarded, state_of
+from .page import LIGHT, MODEL, Page, guarded, state_of
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.base import Shape
@@ -189,7 +189,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         model_outs = [*CONTROLS, "prediction", "entities"]
         ranged = i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
                                   outputs=[p[n] for n in model_outs], api_visibility="private",
-                                  preprocess=False)  # fmt: skip
+                                  preprocess=False, concurrency_id=LIGHT)  # fmt: skip
 
         def reanalyzed(**values):
             return analyzed(**values) if (values.get("text") or "").strip() else {}
@@ -201,7 +201,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                label="Examples: one per model",
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
-        followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id="url")
+        followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id=LIGHT)
         page.sync(page.then(followed, example_analyzed, head + drawn))
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip

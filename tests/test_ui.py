@@ -503,3 +503,23 @@ def test_huge_text_and_half_empty_pair_through_the_api(client):
     assert out["truncated"] and len(out["tokens"]) == 512
     assert "cut to its first 100,000 characters" in out["notes"][0]
     assert out["tokens"].count("[SEP]") == 1  # the blank second sentence was dropped
+
+
+def test_every_event_that_runs_the_model_has_a_bounded_group():
+    """Events outside the groups ran beside them unbounded (a restored link, an example, a grid
+    click): 9 compare requests sent through them started 6 at once. Each event runs in MODEL
+    (bounded by Gradio), LONG (admitted by budget.LONG_WORK) or LIGHT (no model run), and only
+    the view buttons of long work are LONG."""
+    from bertviz_lite.page import LIGHT, LONG, MODEL
+    from bertviz_lite.ui import build
+    from bertviz_lite.views import REGISTRY
+
+    demo = build()
+    runs_no_model = {"_restore", "load_example"}  # reads the link; Gradio's example loader
+    groups: dict[str, list[str]] = {}
+    for fn in demo.fns.values():
+        if fn.fn is not None and fn.name not in runs_no_model:  # not a js-only step
+            groups.setdefault(str(fn.concurrency_id), []).append(fn.name)
+    assert set(groups) == {MODEL, LONG, LIGHT}, groups
+    assert len(groups[LONG]) == sum(1 for v in REGISTRY if v.action)
+    assert {"_query", "_ranges"} == set(groups[LIGHT])

@@ -4,7 +4,9 @@ Mixed: concurrent clients, every model, 8 to 512 tokens, no failure, memory afte
 20% of after warm-up. Sessions: one and a half times as many visitors as the app keeps state for,
 each with one 512-token /explore; once the capacity is full, memory must stop growing (an app that
 kept every session, as Gradio's default 10,000 does, adds over 1 MB per such visitor). Unread:
-/analyze answers queued and never read must not stay in memory. In full: the README.
+/analyze answers queued and never read must not stay in memory. The hostile part: the largest
+sentence pair costs little memory, and long work from six visitors at 512 tokens neither fails
+without a message nor starves another visitor's ordinary request. In full: the README.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def report() -> dict:
+    # The hostile part reduced to 60 s; an ordinary request's bound is loose here (CI runs this
+    # beside nothing, but a timing is no test): starved, it waited 81 s at the median before.
     args = ["--clients", "4", "--requests", "32", "--sessions", str(SESSIONS * 3 // 2),
-            "--round", str(SESSIONS // 2), "--unread", "5", "--later", "5", "--deadline", "600"]  # fmt: skip
+            "--round", str(SESSIONS // 2), "--unread", "5", "--later", "5", "--deadline", "600",
+            "--attack", "60", "--max-ordinary-ms", "10000"]  # fmt: skip
     done = subprocess.run([sys.executable, "-m", "benchmarks.loadtest", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert done.stdout, done.stderr[-3000:]
@@ -61,3 +66,18 @@ def test_unread_answers_are_not_kept(report):
 @pytest.mark.slow
 def test_exit_status_says_nothing_went_wrong(report):
     assert report["problems"] == [] and report["returncode"] == 0, report["problems"]
+
+
+@pytest.mark.slow
+def test_the_largest_pair_costs_little_memory(report):
+    pair = report["largest_pair"]
+    assert pair["tokens"] == 512 and pair["memory_growth_mb"] <= 200, pair
+
+
+@pytest.mark.slow
+def test_long_work_from_several_visitors_starves_no_one(report):
+    attack = report["long_work"]
+    assert attack["failed"] == 0, attack["failures"]  # done, or refused/stopped with a message
+    done = sum(n for end, n in attack["long_requests"].items() if end.endswith("done"))
+    assert done > 0 and attack["ordinary_requests"] > 20, attack
+    assert attack["ordinary_p99_ms"] <= 10_000, attack
