@@ -165,3 +165,15 @@ def test_the_cache_counts_every_array_an_analysis_holds():
     assert events.AnalysisCache.size(r) >= sum(a.nbytes for a in arrays)
     mlm = events.analysis("minilm-mlm", "The capital of France is [MASK].", None)
     assert events.AnalysisCache.size(mlm) >= mlm.logits.nbytes > mlm.attentions.nbytes
+
+
+@pytest.mark.parametrize("view", ["heads", "explain"])
+def test_long_work_stops_at_its_time_limit_with_a_message(view):
+    """Inside a long job, the head sweep and Explain check the clock between their chunks."""
+    from bertviz_lite.budget import LongWork, TimeLimitExceeded
+
+    s = state(f"A {view} text that nothing has explained before, slow and dull.", model="sentiment")
+    events.render(s, "head")  # the analysis itself is not long work
+    with pytest.raises(TimeLimitExceeded, match="Stopped after"), LongWork(time_limit=0).job("v"):
+        events.render(s, view)
+    assert events.render(s, view)  # outside a job (the API, a notebook): no limit

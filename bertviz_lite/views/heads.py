@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import budget
 from ..analysis import Analysis
 from ..attribution import resolve_target
 from .base import Control, Output, Rerun, View, ViewState
@@ -62,7 +63,8 @@ class HeadsView(View):
     ) -> dict[str, Any]:
         model = rerun.model  # type: ignore[attr-defined]
         target = chosen_target(state.heads_target)
-        importance = model.head_importance(r.encoding.text, r.encoding.pair, target)
+        importance = model.head_importance(r.encoding.text, r.encoding.pair, target,
+                                            progress=lambda done, total: budget.check())  # fmt: skip
         layers, heads = importance.shape
         k = min(int(state.heads_k), layers * heads // 2)
         order = np.argsort(importance, axis=None)
