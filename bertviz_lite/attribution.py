@@ -184,21 +184,6 @@ def _gradient_lock(model: Any) -> threading.Lock:
     return threading.Lock()
 
 
-@cache
-def _torch_model(model: Any):
-    """The same weights as the model's ONNX file, in our PyTorch model, once per model."""
-    from . import catalog
-    from .weights import load_model
-
-    entry = catalog.entries().get(model.name)
-    adapter_dir = catalog.adapter_dir(entry) if entry else None
-    if adapter_dir:
-        from .adapter import load_merged
-
-        return load_merged(model.checkpoint, adapter_dir).eval()
-    return load_model(model.checkpoint).eval()
-
-
 def gradients(model: Any, text: str, pair: str | None = None, target: Any = None,
               method: str = "integrated-gradients", steps: int = 32,
               max_steps: int = MAX_STEPS) -> Attribution:  # fmt: skip
@@ -210,7 +195,7 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
 
     r = model.analyze(text, pair)
     goal = resolve_target(model, r, target)
-    net = _torch_model(model)
+    net = model.torch_model()
     enc = r.encoding
     feed = {k: torch.tensor(v) for k, v in _arrays(model, enc).items()}
     ids = feed.pop("input_ids")

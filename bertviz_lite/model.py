@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,10 +41,14 @@ class LoadedModel:
     def __init__(
         self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str,
         logits_graph: Callable[[], Session] | None = None, tokenizer: Tokenizer | None = None,
+        adapter_dir: Path | None = None,
     ):  # fmt: skip
         """logits_graph: opens a graph of the logits alone (export.LogitsOutputs), when asked;
-        tokenizer: the checkpoint's, when already open (else opened from `checkpoint`)."""
+        tokenizer: the checkpoint's, when already open (else opened from `checkpoint`);
+        adapter_dir: the task adapter merged into the weights (a catalog task model), if any."""
         self.name = name
+        self.adapter_dir = adapter_dir
+        self._torch: Any = None
         self._open_logits_graph = logits_graph
         self._logits_session: Session | None = None
         self._opening = threading.Lock()
@@ -56,6 +61,14 @@ class LoadedModel:
             tokenizer = Tokenizer.from_dir(checkpoint, config.max_tokens, mask)
         self.tokenizer = tokenizer
         self.labels = self.config.labels
+
+    def torch_model(self) -> Any:
+        """The same weights in our PyTorch model (for gradient methods), built once, on the
+        first call: torch is imported only then."""
+        with self._opening:
+            if self._torch is None:
+                self._torch = torch_weights(self.checkpoint, self.adapter_dir).eval()
+            return self._torch
 
     @property
     def device(self) -> str:
@@ -321,15 +334,10 @@ def load(
 
         def build(out: Path) -> dict:
             from .export import export
-            from .weights import load_model
 
             graph = "logits-only graph" if logits_only else "ONNX"
             log.info("exporting %s (%s) to a %s, once: %s", slug, variant, graph, folder)
-            model = (
-                adapter.load_merged(checkpoint, adapter_dir)
-                if adapter_dir
-                else load_model(checkpoint)
-            )
+            model = torch_weights(checkpoint, adapter_dir)
             return export(model, variant, out, progress=progress, logits_only=logits_only)
 
         for attempt in (1, 2):
@@ -349,4 +357,16 @@ def load(
 
     classifier = config.head == "sequence-classification"  # the logits graph's [CLS]-only layer
     return LoadedModel(slug, checkpoint, config, open_graph(), variant,
-                       logits_graph if classifier else None, tokenizer)  # fmt: skip
+                       logits_graph if classifier else None, tokenizer, adapter_dir)  # fmt: skip
+
+
+def torch_weights(checkpoint: Path, adapter_dir: Path | None = None) -> Any:
+    """Our PyTorch model with the checkpoint's weights and, for a task model, its adapter merged
+    in: what is exported, and what gradient methods differentiate."""
+    if adapter_dir:
+        from .adapter import load_merged
+
+        return load_merged(checkpoint, adapter_dir)
+    from .weights import load_model
+
+    return load_model(checkpoint)

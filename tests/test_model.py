@@ -323,3 +323,23 @@ def test_head_importance_batch_size_must_be_positive(checkpoints, batch_size):
         ex.head_importance("the cat sat", progress="yes")
     scores = ex.head_importance("the cat sat", batch_size=np.int64(100))  # past the total: fine
     np.testing.assert_allclose(scores, ex.head_importance("the cat sat", batch_size=1), atol=1e-5)
+
+
+def test_a_folder_named_like_a_catalog_entry_loads_its_own_weights_only(checkpoints, tmp_path):
+    """Loaded by path, a checkpoint folder called "sentiment" is not the catalog's sentiment
+    model: gradient methods get its own weights, with no adapter merged in."""
+    import shutil
+
+    import torch
+    from safetensors.numpy import load_file
+
+    folder = shutil.copytree(checkpoints["BertForSequenceClassification"], tmp_path / "sentiment")
+    m = bv.load(str(folder), progress=False)
+    assert m.adapter_dir is None and m.checkpoint == folder
+    own = load_file(str(folder / "model.safetensors"))
+    net = m.torch_model()
+    assert m.torch_model() is net  # built once
+    mine = net.state_dict()
+    assert torch.equal(mine["classifier.weight"], torch.from_numpy(own["classifier.weight"]))
+    catalog_model = bv.load("sentiment", progress=False)
+    assert catalog_model.adapter_dir is not None  # the catalog's own has its adapter
