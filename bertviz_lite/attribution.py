@@ -17,7 +17,6 @@ mean probability of the entity's BIO tags at its words' first pieces.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -141,10 +140,12 @@ def spans(enc: Encoding, units: list[list[int]], most: int) -> list[list[int]]:
 
 
 def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None,
-              words: bool = False, max_units: int | None = None) -> Attribution:  # fmt: skip
+              words: bool = False, max_units: int | None = None,
+              analysis: Analysis | None = None) -> Attribution:  # fmt: skip
     """p(target | text) − p(target | text with each unit replaced by the mask token); with
-    `max_units`, a longer input's units are joined into that many runs of consecutive ones."""
-    r = model.analyze(text, pair)
+    `max_units`, a longer input's units are joined into that many runs of consecutive ones.
+    `analysis`: this input's analysis by this model, when the caller has it."""
+    r = analysis or model.analyze(text, pair)
     goal = resolve_target(model, r, target)
     enc, units = r.encoding, units_of(r.encoding, words)
     note = ""
@@ -186,14 +187,14 @@ def _gradient_lock(model: Any) -> threading.Lock:
 
 def gradients(model: Any, text: str, pair: str | None = None, target: Any = None,
               method: str = "integrated-gradients", steps: int = 32,
-              max_steps: int = MAX_STEPS) -> Attribution:  # fmt: skip
+              max_steps: int = MAX_STEPS, analysis: Analysis | None = None) -> Attribution:  # fmt: skip
     """Integrated gradients or gradient × input on the word embeddings (Captum). IG starts at
     `steps` (at most `max_steps`) and doubles them until the completeness gap is small enough
     or `max_steps` is reached; its gap is reported either way."""
     steps = min(steps, max_steps)
     import torch
 
-    r = model.analyze(text, pair)
+    r = analysis or model.analyze(text, pair)
     goal = resolve_target(model, r, target)
     net = model.torch_model()
     enc = r.encoding
@@ -258,40 +259,19 @@ def _word_embeddings(net: Any):
     raise ValueError("the model has no word_embeddings layer")
 
 
-_recent: OrderedDict[tuple, Attribution] = OrderedDict()
-_recent_lock = threading.Lock()  # visitors' threads read and write it at once
-RECENT = 32  # attributions kept, so that an export can carry what the Explain view computed
-
-
 def attribute(model: Any, text: str, pair: str | None = None, method: str = "occlusion",
               target: Any = None, words: bool = False, max_units: int | None = None,
-              max_steps: int = MAX_STEPS) -> Attribution:  # fmt: skip
+              max_steps: int = MAX_STEPS, analysis: Analysis | None = None) -> Attribution:  # fmt: skip
     """`method`'s attribution of the model's prediction for this input (see the module).
     `max_units` and `max_steps` bound the cost for a long input (occlusion's runs, IG's steps);
-    the Attribution's `note` says when they cut it down."""
-    key = (model.name, model.variant, text, pair, method, repr(target), words, max_units,
-           max_steps)  # fmt: skip
-    with _recent_lock:
-        if key in _recent:
-            _recent.move_to_end(key)
-            return _recent[key]
+    the Attribution's `note` says when they cut it down. `analysis`: this input's analysis by
+    this model, when the caller has it (no forward pass is repeated)."""
     if method == "occlusion":
-        result = occlusion(model, text, pair, target, words, max_units)
-    elif method in ("integrated-gradients", "gradient-x-input"):
-        result = gradients(model, text, pair, target, method, max_steps=max_steps)
-    else:
-        raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
-    with _recent_lock:
-        _recent[key] = result
-        while len(_recent) > RECENT:
-            _recent.popitem(last=False)
-    return result
-
-
-def recent(model: Any, text: str, pair: str | None) -> list[Attribution]:
-    """The attributions already computed for this model and input (newest last)."""
-    with _recent_lock:
-        return [a for k, a in _recent.items() if k[:4] == (model.name, model.variant, text, pair)]
+        return occlusion(model, text, pair, target, words, max_units, analysis)
+    if method in ("integrated-gradients", "gradient-x-input"):
+        return gradients(model, text, pair, target, method, max_steps=max_steps,
+                         analysis=analysis)  # fmt: skip
+    raise ValueError(f"unknown method {method!r} (choose from {', '.join(METHODS)})")
 
 
 # --- how far attention agrees with the attributions ---------------------------------------------

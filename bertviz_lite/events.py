@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -22,6 +21,7 @@ import numpy as np
 from . import catalog
 from .analysis import Analysis
 from .config import CheckpointError
+from .context import Memo, ViewContext
 from .exports import export_files
 from .model import LoadedModel, load
 from .views import VIEWS, UserError, ViewState
@@ -117,35 +117,7 @@ def clean(text: Any, pair: Any) -> tuple[str, str | None, list[str]]:
     return text[:MAX_CHARS], pair[:MAX_CHARS].strip() or None, notes
 
 
-class AnalysisCache:
-    """Recent analyses, bounded by bytes rather than count: one 512-token analysis of MiniLM
-    holds 75 MB of attention, forty short ones less than one such."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.items: OrderedDict[tuple, Analysis] = OrderedDict()
-        self.lock = threading.Lock()
-
-    @staticmethod
-    def size(r: Analysis) -> int:
-        """Every array it holds: a masked-LM's logits (T × vocabulary) weigh more than its
-        attention (62 MB at 512 tokens of MiniLM's 30,522 words)."""
-        return sum(v.nbytes for v in vars(r).values() if isinstance(v, np.ndarray))
-
-    def get(self, key: tuple, compute: Callable[[], Analysis]) -> Analysis:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        r = compute()  # outside the lock: other requests need not wait for this one
-        with self.lock:
-            self.items[key] = r
-            while len(self.items) > 1 and sum(map(self.size, self.items.values())) > self.max_bytes:
-                self.items.popitem(last=False)
-        return r
-
-
-CACHE = AnalysisCache(max_bytes=int(os.environ.get("BERTVIZ_LITE_CACHE_MB", "256")) * 2**20)
+CACHE = Memo(max_bytes=int(os.environ.get("BERTVIZ_LITE_CACHE_MB", "256")) * 2**20)
 
 
 def analysis(
@@ -158,7 +130,8 @@ def analysis(
     """The analysis of these (cleaned) inputs, from the cache when a view was just drawn from it."""
     m = model(name, variant)
     off = () if head_mask is None else tuple(np.flatnonzero(np.asarray(head_mask) < 1).tolist())
-    return CACHE.get((name, variant, text, pair, off),
+    # The key is the one ViewContext uses for the same input and heads: views find it there.
+    return CACHE.get((m.name, variant, text, pair, off),
                      lambda: m.analyze(text, pair=pair, head_mask=head_mask))  # fmt: skip
 
 
@@ -190,29 +163,11 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
     with timed("clean + analysis (model)"):
         text, pair, _ = clean(state.text, state.pair)
         r = analysis(state.model, text, pair, variant=state.variant)
-    rerun = Rerun(state, text, pair)
+    ctx = ViewContext(r, model(state.model, state.variant), CACHE,
+                      lambda other: model(other, state.variant))  # fmt: skip
     with timed(f"render {name}"):
-        values = VIEWS[name].render(r, state, rerun, parts)
+        values = VIEWS[name].render(ctx, state, parts)
     return {f"{name}.{key}": value for key, value in values.items()}
-
-
-class Rerun:
-    """What a view may run again: the same input with heads off or through another model;
-    `.model` is the loaded model (for attributions)."""
-
-    def __init__(self, state: ViewState, text: str, pair: str | None):
-        self.state, self.text, self.pair = state, text, pair
-
-    def __call__(self, head_mask: np.ndarray | None = None, model: str | None = None,
-                 text: str | None = None) -> Analysis:  # fmt: skip
-        """The analysis with heads off, through another model, or of another text (a word
-        replaced by the mask token)."""
-        return analysis(model or self.state.model, self.text if text is None else text,
-                        self.pair, head_mask, self.state.variant)  # fmt: skip
-
-    @property
-    def model(self) -> LoadedModel:
-        return model(self.state.model, self.state.variant)
 
 
 def analyze(state: ViewState) -> dict[str, Any]:

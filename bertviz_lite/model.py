@@ -190,7 +190,7 @@ class LoadedModel:
                 hidden_states=tokens["hidden_states"],
                 value_norms=np.ascontiguousarray(norms[row, :, :, :n]),
                 predictions=self._predictions(logits, enc), truncated=enc.truncated,
-                encoding=enc, logits=logits,
+                encoding=enc, logits=logits, model=self,
                 **{kind: tokens[kind] for kind in extra},
             ))  # fmt: skip
         return results
@@ -206,7 +206,8 @@ class LoadedModel:
 
     def head_importance(self, text: str, pair: str | None = None, target=None,
                         batch_size: int | None = None,
-                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
+                        progress: Callable[[int, int], None] | None = None,
+                        analysis: Analysis | None = None) -> np.ndarray:  # fmt: skip
         """float32 [layers, heads]: how much the output moves when each head alone is switched
         off (Michel et al. 2019). Classifier: the drop in the target label's probability (None:
         the predicted label; or a label's name or index); NER: the drop in the mean probability
@@ -216,14 +217,15 @@ class LoadedModel:
         `batch_size` at a time (default: ~128 token rows per run, where the matmuls are already
         efficient and a head's maps stay in cache; 1 for int8, whose dynamic quantization would
         otherwise read the whole batch's range), fetching only the logits (or the last layer);
-        `progress(done, total)` after each run."""
+        `progress(done, total)` after each run; `analysis`: this input's, when the caller has
+        it (no forward pass is repeated)."""
         from .attribution import resolve_target
 
         if batch_size is not None:
             batch_size = positive_int("batch_size", batch_size)
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a function of (done, total), not {progress!r:.60}")
-        r = self.analyze(text, pair)
+        r = analysis or self.analyze(text, pair)
         c = self.config
         layers, heads, n = c.num_hidden_layers, c.num_attention_heads, len(r.tokens)
         if self.task in ("classification", "ner"):

@@ -14,16 +14,17 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .analysis import Analysis
+from .context import Memo, ViewContext
 from .tokenizer import Encoding
 from .urlstate import default_state
 from .views import VIEWS, UserError
-from .views.base import FigureSpec
+from .views.base import FigureSpec, Shape
 
 # Tokens that are no word of the text, in the families' spellings.
 SPECIAL = {"[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<cls>", "<sep>"}
@@ -72,28 +73,30 @@ def _html(value: Any) -> str:
     return f"<pre>{html.escape(str(value))}</pre>"
 
 
+# What a notebook's views run again (heads off, attributions, another model) is kept here, as
+# the app keeps it: drawing a view twice repeats no forward pass.
+MEMO = Memo(max_bytes=256 * 2**20)
+
+
 def show(r: Analysis, view: str = "head", model: Any = None, **settings: Any) -> Shown:
-    """One view of an analysis as in the app; `model` (the LoadedModel) for views that run it
-    again (switching heads off)."""
+    """One view of an analysis as in the app. Views that run the model again (heads off,
+    Explain, the head sweep, another model) run `model`, by default the one that made `r`."""
     if view not in VIEWS:
         raise UserError(f"Unknown view {view!r}: choose one of {', '.join(VIEWS)}.")
-    state = default_state(r.attentions.shape[:2]).replace(view=view, **settings)
-    values = VIEWS[view].render(r, state, _rerun(r, model))
+    loaded = model or r.model
+    shape = r.attentions.shape[:2]
+    if loaded is not None:
+        shape = Shape(*shape, tuple(loaded.labels or ()), loaded.task)
+    state = default_state(shape, view=view, **({"model": loaded.name} if loaded else {}))
+    ctx = ViewContext(r, loaded, MEMO, lambda name: _load(name, loaded))
+    values = VIEWS[view].render(ctx, state.replace(**settings))
     return Shown("".join(_html(v) for v in values.values()))
 
 
-def _rerun(r: Analysis, loaded: Any) -> Callable[..., Analysis]:
-    def rerun(head_mask: np.ndarray | None = None, model: Any = None) -> Analysis:
-        runner = model if model is not None and not isinstance(model, str) else loaded
-        if isinstance(model, str):
-            from .model import load
+def _load(name: str, like: Any) -> Any:
+    from .model import load
 
-            runner = load(model, progress=False)
-        if runner is None:
-            raise UserError("This view runs the model again: pass model=<the loaded model>.")
-        return runner.analyze(r.encoding.text, r.encoding.pair, head_mask=head_mask)
-
-    return rerun
+    return load(name, variant=like.variant if like is not None else "auto", progress=False)
 
 
 def from_attention(

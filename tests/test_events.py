@@ -162,9 +162,9 @@ def test_the_export_carries_the_attributions_computed(tmp_path, monkeypatch):
 def test_the_cache_counts_every_array_an_analysis_holds():
     r = events.analysis("minilm", "The cat sat.", None)
     arrays = [r.attentions, r.hidden_states, r.value_norms]
-    assert events.AnalysisCache.size(r) >= sum(a.nbytes for a in arrays)
+    assert events.Memo.size(r) >= sum(a.nbytes for a in arrays)
     mlm = events.analysis("minilm-mlm", "The capital of France is [MASK].", None)
-    assert events.AnalysisCache.size(mlm) >= mlm.logits.nbytes > mlm.attentions.nbytes
+    assert events.Memo.size(mlm) >= mlm.logits.nbytes > mlm.attentions.nbytes
 
 
 @pytest.mark.parametrize("view", ["heads", "explain"])

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import bertviz_lite as bv
+from bertviz_lite import catalog
 from bertviz_lite.notebook import from_attention
+from bertviz_lite.views import VIEWS, UserError
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -80,9 +82,35 @@ def test_bertviz_calls_take_transformers_attention(hf_attention, minilm, tmp_pat
     assert outside == [] and "layer 2, head 5" in shown.data
 
 
-def test_views_that_run_the_model_ask_for_it(minilm):
+def test_views_run_the_model_that_made_the_analysis():
     r = bv.load("sentiment", progress=False).analyze("A fine film.")
-    with pytest.raises(ValueError, match="model="):
-        r.show("ablation", heads_off=["L1H1"])
-    out = bv.show(r, "ablation", model=bv.load("sentiment", progress=False), heads_off=["L1H1"])
-    assert "positive" in out.data
+    assert "positive" in r.show("ablation", heads_off=["L1H1"]).data
+    bare = from_attention([r.attentions[i][None] for i in range(6)], r.tokens)
+    with pytest.raises(UserError, match="runs the model again"):
+        bare.show("heads")
+
+
+# What each kind of model cannot show, and says so (a base encoder has nothing to explain).
+DOES_NOT_APPLY = {
+    None: {"ablation": "no prediction", "explain": "explain a prediction", "fill": "masked-LM"},
+    "classification": {"fill": "masked-LM"},
+    "ner": {"fill": "masked-LM"},
+    "masked-lm": {"explain": "explain a prediction"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", catalog.names())
+def test_every_view_draws_in_a_notebook(name):
+    """r.show(view) for every registered view and every catalog model: drawn, or a message saying
+    why it does not apply (five views once failed with AttributeError in a notebook)."""
+    m = bv.load(name, progress=False)
+    text = "Angela Merkel visited the museum in Paris."
+    r = m.analyze(text.replace("museum", m.mask_token) if m.task == "masked-lm" else text)
+    for view in VIEWS:
+        expected = DOES_NOT_APPLY[m.task].get(view)
+        if expected is None:
+            assert r.show(view).data, view
+        else:
+            with pytest.raises(UserError, match=expected):
+                r.show(view)

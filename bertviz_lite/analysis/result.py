@@ -6,6 +6,7 @@ Its own module so that the analysis functions and the views read it without impo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,9 @@ class Analysis:
     queries: np.ndarray | None = field(default=None, repr=False)
     keys: np.ndarray | None = field(default=None, repr=False)
     values: np.ndarray | None = field(default=None, repr=False)
+    # The LoadedModel that made it (None for one made from bare attention): what `show` runs
+    # again for the views that need more than this analysis.
+    model: Any = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
         """Everything but the tensors, JSON-ready."""
@@ -54,7 +58,8 @@ class Analysis:
         }  # fmt: skip
 
     def show(self, view: str = "head", **settings):
-        """This analysis as the app draws `view` with these settings (inline in Jupyter)."""
+        """This analysis as the app draws `view` with these settings (inline in Jupyter); views
+        that run the model again (heads off, Explain, another model) run the one that made it."""
         from ..notebook import show  # the views import this module: imported when asked
 
         return show(self, view, **settings)

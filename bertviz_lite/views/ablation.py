@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import Analysis
+from ..context import ViewContext
 from ..predictions import ablation_delta
-from .base import Control, Output, Rerun, Shape, UserError, View, ViewState
+from .base import Control, Output, Shape, UserError, View, ViewState
 from .prediction import prediction_values
 
 
@@ -48,12 +48,13 @@ class AblationView(View):
     action = "Compare predictions"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         if r.predictions is None:
             raise UserError("The base encoder has no prediction to compare: pick a task model.")
         off = sorted(set(state.heads_off or ()))
-        after = rerun(head_mask=head_mask(off, r.attentions.shape[:2])) if off else r
+        after = ctx.with_heads_off(head_mask(off, r.attentions.shape[:2])) if off else r
         text = r.encoding.text
         (before_label, before_entities), (after_label, after_entities) = (
             prediction_values(p, text) for p in (r.predictions, after.predictions)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..analysis import Analysis
 from ..errors import UserError
+
+if TYPE_CHECKING:
+    from ..context import ViewContext
 
 
 class Shape(NamedTuple):
@@ -27,12 +30,7 @@ class Shape(NamedTuple):
     task: str | None = None  # "classification", "ner", "masked-lm" or None
 
 
-__all__ = ["Control", "FigureSpec", "Output", "Rerun", "Shape", "UserError", "View", "ViewState"]
-
-# Re-runs the same input: with some heads switched off (head_mask [layers, heads], 0 = off)
-# and/or through another catalog model (model="name"); its `.model` is the loaded model itself.
-Rerun = Callable[..., Analysis]
-
+__all__ = ["Control", "FigureSpec", "Output", "Shape", "UserError", "View", "ViewState"]
 
 @dataclass(frozen=True)
 class ViewState:
@@ -224,9 +222,10 @@ class View:
     clickable: ClassVar[str] = ""  # an output whose click `select`s
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        """A value per output (only those in `parts` when given) for this analysis and state."""
+        """A value per output (only those in `parts` when given) for `ctx.analysis` under this
+        state; anything more (heads off, another model, attributions) comes from `ctx`."""
         raise NotImplementedError
 
     def select(self, r: Analysis, state: ViewState, index: Any) -> dict[str, Any]:

@@ -16,7 +16,8 @@ import plotly.graph_objects as go
 
 from ..analysis import Analysis, linear_cka
 from ..catalog import entries, names
-from .base import Control, Output, Rerun, UserError, View, ViewState
+from ..context import ViewContext
+from .base import Control, Output, UserError, View, ViewState
 from .heatmap import heatmap
 from .selection import Matrix
 
@@ -95,10 +96,11 @@ class CompareView(View):
     )  # fmt: skip
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         against = counterpart(state.model) if state.against == AUTO else state.against
-        other = rerun(model=against)
+        other = ctx.through(against)
         delta, change = attention_change(r, other)
         layer, head = state.delta_layer - 1, state.delta_head - 1
         m = Matrix(values=delta[layer, head], rows=r.tokens, cols=r.tokens,

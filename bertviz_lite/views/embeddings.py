@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analysis, cosine_similarity, project_2d
-from .base import Control, FigureSpec, Output, Rerun, View, ViewState
+from ..context import ViewContext
+from .base import Control, FigureSpec, Output, View, ViewState
 from .heatmap import distinct_labels, heatmap_figure, plain
 
 SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}
@@ -73,8 +74,9 @@ class EmbeddingsView(View):
     )  # fmt: skip
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         layer = min(max(int(state.vectors_layer), 0), r.hidden_states.shape[0] - 1)
         out = {}
         if parts is None or "projection" in parts:

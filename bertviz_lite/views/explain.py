@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import attribution as at
-from ..analysis import Analysis
-from .base import Control, Output, Rerun, Shape, View, ViewState
+from ..context import ViewContext
+from .base import Control, Output, Shape, View, ViewState
 
 MAX_ENTITIES = 8
 CAVEATS = {
@@ -108,15 +108,13 @@ class ExplainView(View):
     action = "Explain this prediction"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        model = rerun.model  # type: ignore[attr-defined]
+        r = ctx.analysis
         target, words = chosen_target(state.explain_target), bool(state.explain_words)
-        text, pair = r.encoding.text, r.encoding.pair
         bounds = cost_bounds(len(r.tokens))
-        occ = at.attribute(model, text, pair, "occlusion", target, words, bounds["max_units"])
-        ig = at.attribute(model, text, pair, "integrated-gradients", target,
-                          max_steps=bounds["max_steps"])  # fmt: skip
+        occ = ctx.attribution("occlusion", target, words, max_units=bounds["max_units"])
+        ig = ctx.attribution("integrated-gradients", target, max_steps=bounds["max_steps"])
         roll = at.attention_scores(r)["rollout"]
         tokens = [u[0] for u in ig.units]
         rows = [

@@ -7,10 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import Analysis
-from ..attribution import recent
+from ..context import ViewContext
 from ..exports import export_files
-from .base import Output, Rerun, View, ViewState
+from .base import Output, View, ViewState
 
 
 class ExportView(View):
@@ -26,12 +25,13 @@ class ExportView(View):
     action = "Prepare the tensors for download"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         # The same model, variant and input give the same tensors: the visitor's files are reused.
         # The attributions the Explain view computed for this input go along.
         extra = {}
-        for a in recent(rerun.model, r.encoding.text, r.encoding.pair):  # type: ignore[attr-defined]
+        for a in ctx.attributions():
             name = f"attribution_{a.method.replace('-', '_')}"
             extra[name] = a.scores
             extra[f"{name}_tokens"] = np.array(a.tokens)

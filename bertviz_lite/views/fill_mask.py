@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analysis
+from ..context import ViewContext
 from ..predictions import masked_words
-from .base import Control, FigureSpec, Output, Rerun, UserError, View, ViewState
+from .base import Control, FigureSpec, Output, UserError, View, ViewState
 from .heatmap import distinct_labels
 
 TOP = 10
@@ -79,9 +80,10 @@ class FillMaskView(View):
     clickable = "words"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        model = rerun.model  # type: ignore[attr-defined]
+        r = ctx.analysis
+        model = ctx.model
         if model.task != "masked-lm":
             raise UserError("Fill the mask needs a masked-LM model: pick MiniLM masked LM.")
         tok = model.tokenizer
@@ -92,7 +94,7 @@ class FillMaskView(View):
         if 0 < chosen <= len(words):
             start, end, first = words[chosen - 1]
             text = r.encoding.text
-            masked = rerun(text=text[:start] + tok.mask_token + text[end:])
+            masked = ctx.of_text(text[:start] + tok.mask_token + text[end:])
             position = masked.encoding.ids.index(tok.mask_id)
             rows = [("masked", masked, position), ("unmasked", r, first)]
         else:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis import Analysis
-from .base import Control, FigureSpec, Output, Rerun, View, ViewState
+from ..context import ViewContext
+from .base import Control, FigureSpec, Output, View, ViewState
 from .heatmap import distinct_labels
 
 SHOWN = 8  # vector components written out; the rest are summarised by the norm
@@ -54,11 +54,10 @@ class FormulaView(View):
     )  # fmt: skip
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        model = rerun.model  # type: ignore[attr-defined]
-        full = model.analyze(r.encoding.text, r.encoding.pair,
-                             extra=("queries", "keys", "values"))  # fmt: skip
+        r = ctx.analysis
+        full = ctx.with_extra(("queries", "keys", "values"))
         layer, head = state.formula_layer - 1, state.formula_head - 1
         query = min(max(int(state.formula_query), 0), len(r.tokens) - 1)
         q, k, v = (getattr(full, n)[layer, head] for n in ("queries", "keys", "values"))

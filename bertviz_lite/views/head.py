@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis import Analysis
-from .base import Control, Output, Rerun, View, ViewState
+from ..context import ViewContext
+from .base import Control, Output, View, ViewState
 from .heatmap import heatmap
 from .links import links_html
 from .selection import SEGMENTS, SOURCES, WEIGHTINGS, select, title
@@ -37,8 +37,9 @@ class HeadView(View):
     )
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         m = select(r, state)
         # A figure saved from the page says when its numbers are not the model's own.
         name = title(state) + ("" if state.variant == "fp32" else f" ({state.variant}, approximate)")

@@ -14,7 +14,8 @@ import numpy as np
 from .. import budget
 from ..analysis import Analysis
 from ..attribution import resolve_target
-from .base import Control, Output, Rerun, View, ViewState
+from ..context import ViewContext
+from .base import Control, Output, View, ViewState
 from .explain import chosen_target, targets
 from .overview import GAP, tiled
 
@@ -59,12 +60,12 @@ class HeadsView(View):
     clickable = "grid"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
-        model = rerun.model  # type: ignore[attr-defined]
+        r = ctx.analysis
+        model = ctx.model
         target = chosen_target(state.heads_target)
-        importance = model.head_importance(r.encoding.text, r.encoding.pair, target,
-                                            progress=lambda done, total: budget.check())  # fmt: skip
+        importance = ctx.head_importance(target, progress=lambda done, total: budget.check())
         layers, heads = importance.shape
         k = min(int(state.heads_k), layers * heads // 2)
         order = np.argsort(importance, axis=None)
@@ -75,7 +76,7 @@ class HeadsView(View):
             for name, flat in (("top", order[::-1][:k]), ("bottom", order[:k])):
                 mask = np.ones((layers, heads), np.float32)
                 mask.flat[flat] = 0
-                after = goal.value(rerun(head_mask=mask).logits)
+                after = goal.value(ctx.with_heads_off(mask).logits)
                 lines.append(f"{name} {k} off ({_names(flat, heads)}): p({goal.label}) "
                              f"{before:.3f} → {after:.3f}")  # fmt: skip
         else:

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analysis
+from ..context import ViewContext
 from ..exports import export_image
-from .base import Control, Output, Rerun, View, ViewState
+from .base import Control, Output, View, ViewState
 from .selection import WEIGHTINGS, weighted_attention
 
 TILE = 64  # pixels a side per head: 6×12 heads of MiniLM make a 396×792 image
@@ -95,8 +96,9 @@ class OverviewView(View):
     clickable = "grid"
 
     def render(
-        self, r: Analysis, state: ViewState, rerun: Rerun, parts: frozenset[str] | None = None
+        self, ctx: ViewContext, state: ViewState, parts: frozenset[str] | None = None
     ) -> dict[str, Any]:
+        r = ctx.analysis
         att = weighted_attention(r, state.overview_weighting)
         if parts is not None and "full" in parts:
             image = overview_image(att, tile=max(TILE, len(r.tokens)))

@@ -8,13 +8,14 @@ import pytest
 from PIL import Image
 
 from bertviz_lite import events, urlstate
+from bertviz_lite.context import ViewContext
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank today. "
 
 
 def view(r, name: str, **settings) -> dict:
     state = urlstate.default_state((6, 12)).replace(**settings)
-    return events.VIEWS[name].render(r, state, None)
+    return events.VIEWS[name].render(ViewContext(r, r.model, events.CACHE), state)
 
 
 @pytest.fixture(scope="module")
