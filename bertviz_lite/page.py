@@ -23,7 +23,7 @@ from .views import UserError, ViewState
 # admits it (one per visitor, a few in all, each time-limited) or refuses it at once: long jobs
 # never hold the queue's places, nor the slots of ordinary requests.
 MODEL, LONG = "model", "long"
-LIGHT = "light"  # events that run no model (the address bar, a model's control ranges)
+LIGHT = "light"  # events that run no model (a model's control ranges)
 # The page's inputs reach handlers as they were sent (`preprocess=False`: plain JSON values) and
 # the app checks each itself (urlstate.from_values, Control.coerce, events.model): Gradio's own
 # checks fail with a generic error for a word sent as a number, and with a false one when a link
@@ -68,7 +68,9 @@ class Page:
         """A Gradio function: the page's values by name in, `compute`'s dict out in `outs`' order.
         A name it did not return is left as it is: an input is sent back as it came, anything
         else as gr.skip() (which Gradio 6 handles as a property update: ~1 ms a component).
-        `long`: the work is admitted as one long job of the visitor (budget.LONG_WORK)."""
+        With "query" among `outs`, the address bar's query of the state it leaves comes along
+        (no second request for it). `long`: the work is admitted as one long job of the visitor
+        (budget.LONG_WORK)."""
 
         @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
         def run(*args, **values):
@@ -77,6 +79,8 @@ class Page:
             try:
                 with job, exports.as_visitor(visitor):  # downloads are this visitor's alone
                     result = compute(*args, **values)
+                    if "query" in outs:
+                        result = {**_query(_settled(values, result)), **result}
             except UserError as e:
                 raise message(e) from None
             kept = {**values, **result}
@@ -86,24 +90,28 @@ class Page:
         return run
 
     def on(self, trigger, compute, outs: list[str], long: bool = False, **options):
-        """Wire `trigger` to `compute` in the MODEL group (LONG: `long`), then write the view's
-        state into the address bar."""
+        """Wire `trigger` to `compute` in the MODEL group (LONG: `long`); the address bar
+        follows (one request: the query comes with the outputs)."""
         group = {"concurrency_id": LONG, "concurrency_limit": None} if long else {
             "concurrency_id": MODEL}  # fmt: skip
+        outs = [*outs, "query"]
         event = trigger(self.handler(compute, outs, long), inputs_kwargs=self.inputs,
                         outputs=[self.outputs[n] for n in outs], **{**RAW, **group, **options})  # fmt: skip
         return self.sync(event)
 
-    def then(self, event, compute, outs: list[str], **options):
-        """Chain `compute` after `event`, by name like `on` (private, no address-bar sync), in
-        the MODEL group unless told otherwise."""
-        return event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
-                          outputs=[self.outputs[n] for n in outs], api_visibility="private",
-                          **{**RAW, "concurrency_id": MODEL, **options})  # fmt: skip
+    def then(self, event, compute, outs: list[str], url: bool = False, **options):
+        """Chain `compute` after `event`, by name like `on` (private), in the MODEL group unless
+        told otherwise; `url`: the address bar follows, as with `on`."""
+        outs = [*outs, "query"] if url else outs
+        chained = event.then(self.handler(compute, outs), inputs_kwargs=self.inputs,
+                             outputs=[self.outputs[n] for n in outs], api_visibility="private",
+                             **{**RAW, "concurrency_id": MODEL, **options})  # fmt: skip
+        return self.sync(chained) if url else chained
 
     def sync(self, event):
-        query = self.then(event, _query, ["query"], concurrency_id=LIGHT)
-        return query.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
+        """Write the query the event returned into the address bar and the share box: in the
+        browser, no request."""
+        return event.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
 
 
 def _visitor() -> str:
@@ -112,7 +120,19 @@ def _visitor() -> str:
     return str(getattr(request, "session_hash", None) or "")
 
 
-def _query(**values) -> dict[str, str]:
+def _settled(values: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """The page's values once `result` is applied: a new value, or an update's value."""
+    settled = dict(values)
+    for name, value in result.items():
+        if isinstance(value, dict) and value.get("__type__") == "update":
+            if "value" in value:
+                settled[name] = value["value"]
+        elif not isinstance(value, gr.components.Component | gr.blocks.Block):
+            settled[name] = value
+    return settled
+
+
+def _query(values: dict[str, Any]) -> dict[str, str]:
     """The page's state as a URL query, for the address bar and the share box. Without a text
     the address bar is left as it is: only an event sent before the page was filled in (a link
     being restored, a first visit's example) has none, and it must not write over the link."""

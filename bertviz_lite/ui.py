@@ -194,7 +194,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         def reanalyzed(**values):
             return analyzed(**values) if (values.get("text") or "").strip() else {}
 
-        page.sync(page.then(ranged, reanalyzed, head + drawn))
+        page.then(ranged, reanalyzed, head + drawn, url=True)
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
@@ -202,7 +202,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
         followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id=LIGHT)
-        page.sync(page.then(followed, example_analyzed, head + drawn))
+        page.then(followed, example_analyzed, head + drawn, url=True)
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")
@@ -210,9 +210,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         def restored_analysis(link_notes: str = "", **values):
             return _restored_analysis(link_notes, drawn, **values)
 
-        page.sync(loaded.then(page.handler(restored_analysis, head + drawn),
+        page.sync(loaded.then(page.handler(restored_analysis, [*head, *drawn, "query"]),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
-                              outputs=[p[n] for n in head + drawn],
+                              outputs=[p[n] for n in [*head, *drawn, "query"]],
                               api_visibility="private", concurrency_id=MODEL,
                               preprocess=False))  # fmt: skip
         gr.api(guarded(events.predict_api), api_name="predict", concurrency_id=MODEL)
