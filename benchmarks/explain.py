@@ -1,5 +1,5 @@
-"""The Explain view's costs: occlusion and integrated gradients (warm: torch and the model loaded
-once) against one analyze, MiniLM sentiment, real text cut to 128 tokens, same run.
+"""The Explain view's costs: every attribution method (warm: torch and the model loaded once)
+against one analyze, MiniLM sentiment, real text cut to 128 tokens, same run.
 
     python -m benchmarks.explain [--reps 3]
 
@@ -14,7 +14,7 @@ import statistics
 import time
 
 import bertviz_lite as bv
-from bertviz_lite.attribution import attribute
+from bertviz_lite.attribution import METHODS, attribute
 
 from .common import Corpus
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     model = bv.load("sentiment", progress=False)
     corpus = Corpus(model.tokenizer)
     rows = []
-    for method in ("analyze", *TARGETS):
+    for method in ("analyze", *METHODS):  # every registered method, each against its target
         times = []
         for rep in range(args.reps + 1):  # the first is the warm-up (torch, Captum, the model)
             text = corpus.text(args.tokens, f"explain {method} {rep}")

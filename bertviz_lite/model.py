@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 VARIANTS = ("auto", "fp32", "int8", "fp16")
 EXTRAS = ("queries", "keys", "values")  # what analyze(extra=...) may add
-SWEEP_ROWS = 128  # token rows per run of head_importance's sweep
 # The app's task for what an architecture puts on the encoder (families.HEADS), in any family.
 TASKS = {
     "sequence-classification": "classification",
@@ -219,42 +218,14 @@ class LoadedModel:
         otherwise read the whole batch's range), fetching only the logits (or the last layer);
         `progress(done, total)` after each run; `analysis`: this input's, when the caller has
         it (no forward pass is repeated)."""
-        from .attribution import resolve_target
+        from .attribution.heads import head_importance
 
         if batch_size is not None:
             batch_size = positive_int("batch_size", batch_size)
         if progress is not None and not callable(progress):
             raise TypeError(f"progress must be a function of (done, total), not {progress!r:.60}")
         r = analysis or self.analyze(text, pair)
-        c = self.config
-        layers, heads, n = c.num_hidden_layers, c.num_attention_heads, len(r.tokens)
-        if self.task in ("classification", "ner"):
-            goal = resolve_target(self, r, target)
-            before, fetch = goal.value(r.logits), "logits"
-        else:
-            goal, fetch = None, f"hidden_states_{layers}"
-            before = r.hidden_states[-1].mean(0)
-        total = layers * heads
-        masks = 1 - np.eye(total, dtype=np.float32).reshape(total, layers, heads)
-        if batch_size is None:
-            batch_size = 1 if self.variant == "int8" else max(1, min(total, SWEEP_ROWS // n))
-        arrays = batch_arrays([r.encoding], c.pad_token_id, self.session.inputs)
-        session = self.logits_session if fetch == "logits" else self.session
-        scores = np.empty(total, np.float32)
-        for start in range(0, total, batch_size):
-            part = masks[start : start + batch_size]
-            feed = {k: np.repeat(v, len(part), 0) for k, v in arrays.items()} | {"head_mask": part}
-            out = session.run_into(feed, {}, [fetch])[fetch]
-            for i, row in enumerate(out, start):
-                if goal is not None:
-                    scores[i] = before - goal.value(row)
-                else:
-                    after = row.mean(0)
-                    cos = after @ before / (np.linalg.norm(after) * np.linalg.norm(before))
-                    scores[i] = 1 - cos
-            if progress is not None:
-                progress(min(start + batch_size, total), total)
-        return scores.reshape(layers, heads)
+        return head_importance(self, r, target, batch_size, progress)
 
     def _predictions(self, logits: np.ndarray | None, enc: Encoding) -> dict | None:
         if logits is None:

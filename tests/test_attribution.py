@@ -142,3 +142,34 @@ def test_occlusion_in_runs_equals_masking_each_run(sentiment):
         masked = sentiment.logits([replace(r.encoding, ids=ids)])[0]
         assert score == pytest.approx(goal.value(r.logits) - goal.value(masked), abs=1e-5)
     assert runs.tokens[0] == runs.tokens[0].strip() and " " in runs.tokens[0]  # the run's text
+
+
+class Uniform(at.Method):
+    """A method written in a test, as a person adding one would: f(x) shared equally."""
+
+    name = "uniform"
+    caveat = "every token gets the same share of f(x): a baseline, not an explanation."
+    cost = "nothing beyond the analysis"
+
+    def run(self, model, r, target, words=False, max_units=None, max_steps=at.MAX_STEPS):
+        units = at.units_of(r.encoding, False)
+        f_x = target.value(r.logits)
+        return at.Attribution(tokens=[r.tokens[u[0]] for u in units], method=self.name,
+                              scores=np.full(len(units), f_x / len(units), np.float32),
+                              target=target.label, units=units, f_input=f_x)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_method_is_one_class_and_one_registry_line(sentiment, monkeypatch):
+    """Registered, a new method runs through attribute(), gets its row and its caveat in the
+    Explain view and its column in the agreement table; nothing else changes."""
+    from bertviz_lite import events, urlstate
+
+    monkeypatch.setitem(at.METHODS, "uniform", Uniform())
+    a = at.attribute(sentiment, TEXT, method="uniform", target="negative")
+    assert a.target == "negative" and float(a.scores.sum()) == pytest.approx(a.f_input, rel=1e-5)
+    state = urlstate.default_state(events.shape("sentiment"), text="Dull, but kind.",
+                                   model="sentiment")  # fmt: skip
+    out = events.render(state, "explain")
+    assert "every token gets the same share" in out["explain.methods"]
+    assert "<th>uniform</th>" in out["explain.agreement"]

@@ -1,9 +1,9 @@
-"""Explain a prediction: which tokens it rests on, by three methods side by side, and how far
-attention-based scores agree with them.
+"""Explain a prediction: which tokens it rests on, by every method of attribution.METHODS side by
+side, and how far attention-based scores agree with them.
 
 Raw attention is what every tool shows, and it misleads (Jain & Wallace 2019): here the text is
-coloured by occlusion (onnxruntime), integrated gradients (Captum) and attention rollout, each
-with its caveat, and a table gives Spearman's ρ between the attention scores and the
+coloured by occlusion (onnxruntime), integrated gradients and gradient × input (Captum) and
+attention rollout, each with its caveat, and a table gives Spearman's ρ between the attention scores and the
 attributions (Abnar & Zuidema 2020 compared rollout and flow by exactly this).
 """
 
@@ -19,14 +19,8 @@ from ..context import ViewContext
 from .base import Control, Output, Shape, View, ViewState
 
 MAX_ENTITIES = 8
-CAVEATS = {
-    "occlusion": "p(label) minus p(label) with the token masked; small where the prediction is "
-                 "saturated, and masking is itself an unusual input.",
-    "integrated-gradients": "gradients along a path from [MASK] embeddings (Captum); sums to the "
-                            "change in p(label), but depends on that baseline.",
-    "rollout": "attention alone, multiplied through the layers with the residual (Abnar & "
-               "Zuidema 2020); ignores the size of the value vectors and the feed-forward part.",
-}  # fmt: skip
+ROLLOUT = ("attention alone, multiplied through the layers with the residual (Abnar & "
+           "Zuidema 2020); ignores the size of the value vectors and the feed-forward part.")
 
 
 def targets(shape: Shape) -> list[str]:
@@ -42,6 +36,11 @@ def chosen_target(chosen: str) -> Any:
     if chosen.startswith("entity "):
         return int(chosen.split()[1]) - 1
     return None if chosen == "predicted" else chosen
+
+
+def _title(a: at.Attribution) -> str:
+    gap = "" if a.delta is None else f" (completeness gap {a.delta:.1e})"
+    return f"{a.method.replace('-', ' ')}, {a.target}{gap}"
 
 
 def _row(name: str, labels: list[str], scores: np.ndarray, note: str) -> str:
@@ -94,7 +93,7 @@ def cost_bounds(tokens: int) -> dict[str, Any]:
 class ExplainView(View):
     name = "explain"
     title = "Explain"
-    intro = ("Which tokens the prediction rests on, by three methods side by side (orange: for "
+    intro = ("Which tokens the prediction rests on, by several methods side by side (orange: for "
              "the label, blue: against it), and how far attention agrees with them.")  # fmt: skip
     controls = (
         Control("explain_target", "Explain", "radio", lambda shape: targets(shape)[0],
@@ -113,20 +112,16 @@ class ExplainView(View):
         r = ctx.analysis
         target, words = chosen_target(state.explain_target), bool(state.explain_words)
         bounds = cost_bounds(len(r.tokens))
-        occ = ctx.attribution("occlusion", target, words, max_units=bounds["max_units"])
-        ig = ctx.attribution("integrated-gradients", target, max_steps=bounds["max_steps"])
+        done = [ctx.attribution(name, target, words, **bounds) for name in at.METHODS]
+        rows = [_row(_title(a), a.tokens, a.scores, at.METHODS[a.method].caveat) for a in done]
+        tokens = [u[0] for u in at.units_of(r.encoding, False)]
         roll = at.attention_scores(r)["rollout"]
-        tokens = [u[0] for u in ig.units]
-        rows = [
-            _row(f"occlusion, {occ.target}", occ.tokens, occ.scores, CAVEATS["occlusion"]),
-            _row(f"integrated gradients (gap {ig.delta:.1e})", ig.tokens, ig.scores,
-                 CAVEATS["integrated-gradients"]),
-            _row("attention rollout ([CLS] row)", ig.tokens, roll[tokens], CAVEATS["rollout"]),
-        ]  # fmt: skip
-        cut = [n for n in (occ.note, ig.note and f"integrated gradients take {ig.note}") if n]
+        rows.append(_row("attention rollout ([CLS] row)", [r.tokens[i] for i in tokens],
+                         roll[tokens], ROLLOUT))  # fmt: skip
+        cut = [a.note for a in done if a.note]
         if cut:
             rows.insert(0, f"<p class=cut>Long input ({len(r.tokens)} tokens), so that this "
                            f"finishes on a shared server: {html.escape('; '.join(cut))}. The "
                            "Python API computes them in full.</p>")  # fmt: skip
-        table = at.agreement(r, [occ, ig])
+        table = at.agreement(r, done)
         return {"methods": STYLE + "".join(rows), "agreement": STYLE + _agreement_html(table)}
