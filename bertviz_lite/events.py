@@ -22,6 +22,7 @@ from . import catalog
 from .analysis import Analysis
 from .config import CheckpointError
 from .context import Memo, ViewContext
+from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, PAGE_VARIANTS
 from .exports import export_files
 from .model import LoadedModel, load
 from .views import VIEWS, UserError, ViewState
@@ -51,11 +52,10 @@ def timed(step: str) -> Iterator[None]:
 _load_lock = threading.Lock()
 
 
-# What the app offers: the model's own attention, or int8 (faster on the CPU, attention moved).
-VARIANTS = {"fp32": "Exact (fp32)", "int8": "Fast (int8): approximate attention"}
+VARIANTS = PAGE_VARIANTS  # what the app offers (defaults.py)
 
 
-def model(name: Any, variant: str = "fp32") -> LoadedModel:
+def model(name: Any, variant: str = DEFAULT_VARIANT) -> LoadedModel:
     """A catalog model, loaded once; anything else is refused with the list of names."""
     if not isinstance(name, str) or name not in catalog.entries():
         shown = repr(name if isinstance(name, str) else type(name).__name__)[:MAX_NAME]
@@ -77,7 +77,7 @@ def _load(name: str, variant: str) -> LoadedModel:
 
 def drift_note(name: str, variant: str) -> str:
     """What the page says when attention is not the model's own: measured, not guessed."""
-    if variant == "fp32":
+    if variant == DEFAULT_VARIANT:
         return ""
     measured = catalog.drift().get(name, {}).get(variant)
     if not measured:
@@ -125,7 +125,7 @@ def analysis(
     text: str,
     pair: str | None,
     head_mask: np.ndarray | None = None,
-    variant: str = "fp32",
+    variant: str = DEFAULT_VARIANT,
 ) -> Analysis:
     """The analysis of these (cleaned) inputs, from the cache when a view was just drawn from it."""
     m = model(name, variant)
@@ -136,7 +136,7 @@ def analysis(
 
 
 def run_inputs(
-    name: Any, text: Any, pair: Any, variant: str = "fp32"
+    name: Any, text: Any, pair: Any, variant: str = DEFAULT_VARIANT
 ) -> tuple[Analysis, list[str]]:
     """The analysis of the form's raw values, and notes on what cleaning changed."""
     with timed("clean + analysis (model)"):
@@ -176,7 +176,7 @@ def analyze(state: ViewState) -> dict[str, Any]:
     if state.view not in VIEWS:
         raise UserError(f"Unknown view {state.view[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
     r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
-    extra = [*extra, drift_note(state.model, state.variant)] if state.variant != "fp32" else extra
+    extra = [*extra, drift_note(state.model, state.variant)] if state.variant != DEFAULT_VARIANT else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
     drawn = {}
     if not VIEWS[state.view].action:
@@ -184,8 +184,7 @@ def analyze(state: ViewState) -> dict[str, Any]:
             drawn = render(state)
         except UserError as e:  # the view does not apply (fill the mask, a classifier): say why
             extra = [*extra, f"{VIEWS[state.view].title}: {e}"]
-    return {"prediction": label, "entities": entities, "notes": notes(r, extra),
-            "task": model(state.model, state.variant).task, **drawn}  # fmt: skip
+    return {"prediction": label, "entities": entities, "notes": notes(r, extra), **drawn}
 
 
 def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarray]:
@@ -199,17 +198,17 @@ def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarra
 
 
 # The API (gradio_client): plain values in, JSON (and a file) out.
-def predict_api(text: str, pair: str = "", model: str = "minilm") -> dict:
+def predict_api(text: str, pair: str = "", model: str = DEFAULT_MODEL) -> dict:
     """Predictions of a model for a text (and optional second sentence)."""
     r, notes = run_inputs(model, text, pair)
     return {"model": model, "tokens": r.tokens, "truncated": r.truncated,
             "notes": notes, "predictions": r.predictions}  # fmt: skip
 
 
-def analyze_api(text: str, pair: str = "", model: str = "minilm") -> tuple[dict, str]:
+def analyze_api(text: str, pair: str = "", model: str = DEFAULT_MODEL) -> tuple[dict, str]:
     """Tokens and predictions as JSON, and every layer's attention and token vectors (float16)
     in an NPZ file: np.load(path)["attentions"] is [layers, heads, T, T]."""
     r, notes = run_inputs(model, text, pair)
-    key = "\x1f".join((model, "fp32", r.encoding.text, r.encoding.pair or ""))
+    key = "\x1f".join((model, DEFAULT_VARIANT, r.encoding.text, r.encoding.pair or ""))
     npz, _ = export_files(r, key)
     return {"model": model, "notes": notes, **r.summary()}, npz

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from . import catalog, events, urlstate
+from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
 from .examples import EXAMPLES, FIRST, example_for
 from .page import LIGHT, MODEL, Page, guarded, state_of
 from .runtime import cpu_count
@@ -79,7 +80,7 @@ def _rows(outputs: tuple[Output, ...]) -> list[list[Output]]:
 
 
 def build(extra_examples: list[str] = ()) -> gr.Blocks:
-    shape = events.shape(urlstate.DEFAULT_MODEL)
+    shape = events.shape(DEFAULT_MODEL)
     page = Page()
     p, i = page.outputs, page.inputs
     entries = catalog.entries().values()
@@ -93,9 +94,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 i["pair"] = gr.Textbox("", label="Second sentence (optional: a sentence pair)", lines=1)
                 with gr.Row():
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
-                                             value=urlstate.DEFAULT_MODEL, label="Model")  # fmt: skip
-                    i["variant"] = gr.Radio([(title, name) for name, title in events.VARIANTS.items()],
-                                            value="fp32", label="Precision")  # fmt: skip
+                                             value=DEFAULT_MODEL, label="Model")  # fmt: skip
+                    i["variant"] = gr.Radio([(title, name) for name, title in PAGE_VARIANTS.items()],
+                                            value=DEFAULT_VARIANT, label="Precision")  # fmt: skip
                     run = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=2):
                 p["prediction"] = gr.Label(label="Prediction", num_top_classes=5,
@@ -107,11 +108,11 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                         elem_id="notes", visible=False)  # fmt: skip
         # The open tab, as a hidden textbox rather than gr.State: an API parameter of /explore,
         # and nothing kept per session on the server.
-        i["view"] = gr.Textbox("head", visible=False)
+        i["view"] = gr.Textbox(DEFAULT_VIEW, visible=False)
         tabs: dict[str, gr.Tab] = {}
         actions: dict[str, gr.Button] = {}
         on_demand: dict[str, gr.Button] = {}
-        with gr.Tabs(selected="head") as p["tabs"]:
+        with gr.Tabs(selected=DEFAULT_VIEW) as p["tabs"]:
             for view in REGISTRY:
                 with gr.Tab(view.title, id=view.name) as tabs[view.name]:
                     if view.intro:
@@ -142,12 +143,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         # its click), so that the event carries no outputs it can never fill.
         drawn = [n for v in REGISTRY if not v.action for n in view_outs[v.name]]
 
-        def analyzed(**values):
-            return _shown(events.analyze(state_of(values)), drawn)
-
-        def example_analyzed(**values):  # an example may switch the model: its boxes follow
-            return _shown(events.analyze(state_of(values)), drawn, boxes=True)
-
+        analyzed = _analyzer(drawn)
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
                              (i["pair"].submit, None)):  # fmt: skip
@@ -191,10 +187,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                   outputs=[p[n] for n in model_outs], api_visibility="private",
                                   preprocess=False, concurrency_id=LIGHT)  # fmt: skip
 
-        def reanalyzed(**values):
-            return analyzed(**values) if (values.get("text") or "").strip() else {}
-
-        page.then(ranged, reanalyzed, head + drawn, url=True)
+        page.then(ranged, _analyzer(drawn, if_any=True), head + drawn, url=True)
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
@@ -202,14 +195,13 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
         followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id=LIGHT)
-        page.then(followed, example_analyzed, head + drawn, url=True)
+        # (An example or a link may switch the model: the prediction boxes follow it.)
+        page.then(followed, _analyzer(drawn, boxes=True), head + drawn, url=True)
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
         loaded = demo.load(_restore, None, restored, api_visibility="private")
 
-        def restored_analysis(link_notes: str = "", **values):
-            return _restored_analysis(link_notes, drawn, **values)
-
+        restored_analysis = _analyzer(drawn, boxes=True, if_any=True)
         page.sync(loaded.then(page.handler(restored_analysis, [*head, *drawn, "query"]),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in [*head, *drawn, "query"]],
@@ -230,19 +222,31 @@ def _boxes(task: str | None, prediction: Any = None, entities: Any = None) -> di
             "entities": gr.update(value=entities, visible=task == "ner")}  # fmt: skip
 
 
-def _shown(values: dict[str, Any], drawn: list[str], boxes: bool = False) -> dict[str, Any]:
-    """An analysis as the page receives it. The views it did not draw are cleared (they draw from
-    the cached analysis when opened): a plain None costs Gradio little, where gr.skip() or any
-    property update makes it rebuild the component and its config (~1 ms each). So the
-    prediction boxes change visibility only where the model may have changed (`boxes`: an
-    example, a link; the model menu does it itself), and the notes only show when there are
-    some."""
-    task = values.pop("task", None)
-    out = {name: None for name in drawn} | values
-    if boxes:
-        out |= _boxes(task, values["prediction"], values["entities"])
-    out["notes"] = gr.update(value=values["notes"], visible=bool(values["notes"]))
-    return out
+def _analyzer(drawn: list[str], boxes: bool = False, if_any: bool = False) -> Callable[..., dict]:
+    """The handler of every "analyse and show" action (the Analyze button and /explore, Enter,
+    a precision, a model, an example, a link): the prediction, the notes and the open view.
+
+    The views it did not draw are cleared (they draw from the cached analysis when opened): a
+    plain None costs Gradio little, where gr.skip() or any property update makes it rebuild the
+    component and its config (~1 ms each). So the prediction boxes change visibility only where
+    the model may have changed (`boxes`: an example, a link; the model menu does it itself), and
+    the notes only show when there are some. `if_any`: an empty text is left alone (a model
+    switched before anything was typed) instead of asked for; a link's own notes (what it asked
+    for that was ignored) come first."""
+
+    def analyzed(link_notes: str = "", **values) -> dict[str, Any]:
+        if if_any and not (values.get("text") or "").strip():
+            return {}
+        state = state_of(values)
+        shown = events.analyze(state)
+        out = {name: None for name in drawn} | shown
+        if boxes:
+            out |= _boxes(events.shape(state.model).task, shown["prediction"], shown["entities"])
+        note = "\n".join(n for n in (link_notes, shown["notes"]) if n)
+        out["notes"] = gr.update(value=note, visible=bool(note))
+        return out
+
+    return analyzed
 
 
 # Handlers made per view. Their own parameters must not be named like an input ("view"…): Gradio
@@ -318,12 +322,3 @@ def _restore(request: gr.Request):
     controls = [follow.get(n, state.settings[n]) for n in CONTROLS]
     return (state.text, state.pair, state.model, state.variant, gr.Tabs(selected=state.view),
             state.view, *controls, gr.update(value=note, visible=bool(note)))  # fmt: skip
-
-
-def _restored_analysis(link_notes: str, drawn: list[str], **values) -> dict[str, Any]:
-    if not (values.get("text") or "").strip():
-        return {}
-    out = _shown(events.analyze(state_of(values)), drawn, boxes=True)
-    note = "\n".join(n for n in (link_notes, out["notes"]["value"]) if n)
-    out["notes"] = gr.update(value=note, visible=bool(note))
-    return out

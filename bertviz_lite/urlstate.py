@@ -13,17 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
 from .views import CONTROLS, VIEWS, UserError, ViewState
 from .views.base import FIELDS, Shape
 
-VARIANTS = ("fp32", "int8")  # what a link may ask for
 MAX_URL_TEXT = 4000  # characters of text kept from a link; longer texts are cut with a note
 # Bytes of query a link's text and pair may take once percent-encoded: servers refuse longer
 # request lines (uvicorn's limit is 16 kB for the line and headers together, proxies often 8 kB),
 # and one CJK character takes 9 bytes (4,000 a box made a 72 kB link that never opened). A
 # longer text is cut in the link, and the link says so (`cut`).
 MAX_LINK_BYTES = 6000
-DEFAULT_MODEL = "minilm"
 
 
 def default_state(shape: Shape, **fields: Any) -> ViewState:
@@ -43,8 +42,8 @@ def from_values(values: Mapping[str, Any], shape: Shape) -> ViewState:
         if values.get(name) is not None:
             settings[name] = control.coerce(values[name], shape)
     fields = {}
-    for key, default in (("text", ""), ("pair", ""), ("model", DEFAULT_MODEL), ("view", "head"),
-                         ("variant", "fp32")):  # fmt: skip
+    for key, default in (("text", ""), ("pair", ""), ("model", DEFAULT_MODEL), ("view", DEFAULT_VIEW),
+                         ("variant", DEFAULT_VARIANT)):  # fmt: skip
         value = values.get(key)
         if value is not None and not isinstance(value, str):
             raise UserError(f"{key} must be text, not {type(value).__name__}.")
@@ -111,7 +110,7 @@ def parse(
     if "cut" in params:
         notes.append("this link holds only the beginning of a longer text (links are kept short "
                      "enough to open anywhere)")  # fmt: skip
-    for key, allowed in (("model", models), ("view", list(VIEWS)), ("variant", VARIANTS)):
+    for key, allowed in (("model", models), ("view", list(VIEWS)), ("variant", list(PAGE_VARIANTS))):
         if key in params:
             if params[key] in allowed:
                 fields[key] = params[key]

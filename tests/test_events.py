@@ -88,7 +88,7 @@ def test_markup_is_text_in_every_view():
 def test_only_the_open_view_is_drawn():
     out = events.analyze(state("Only one view.", view="embeddings"))
     drawn = {k.split(".")[0] for k in out if "." in k}
-    assert drawn == {"embeddings"} and out["prediction"] is None and out["task"] is None
+    assert drawn == {"embeddings"} and out["prediction"] is None
 
 
 def test_overview_click_opens_the_head():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from ..analysis import Analysis
+from ..defaults import DEFAULT_MODEL, DEFAULT_VARIANT, DEFAULT_VIEW
 from ..errors import UserError
 
 if TYPE_CHECKING:
@@ -43,9 +44,9 @@ class ViewState:
 
     text: str = ""
     pair: str = ""
-    model: str = "minilm"
-    view: str = "head"
-    variant: str = "fp32"  # the model's own attention; "int8" is faster and approximate
+    model: str = DEFAULT_MODEL
+    view: str = DEFAULT_VIEW
+    variant: str = DEFAULT_VARIANT  # the model's own attention; "int8" is faster, approximate
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
