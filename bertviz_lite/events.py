@@ -23,7 +23,7 @@ from .analysis import Analysis
 from .config import CheckpointError
 from .context import Memo, ViewContext
 from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, PAGE_VARIANTS
-from .exports import export_files
+from .downloads import export_files
 from .model import LoadedModel, load
 from .views import VIEWS, UserError, ViewState
 from .views.base import Shape

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
-from . import events, exports, urlstate
+from . import downloads, events, urlstate
 from .budget import LONG_WORK
 from .views import UserError, ViewState
 
@@ -43,7 +43,7 @@ def guarded(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         try:
-            with exports.as_visitor(_visitor()):
+            with downloads.as_visitor(_visitor()):
                 return fn(*args, **kwargs)
         except UserError as e:
             raise message(e) from None
@@ -77,7 +77,7 @@ class Page:
             visitor = _visitor()
             job = LONG_WORK.job(visitor) if long else contextlib.nullcontext()
             try:
-                with job, exports.as_visitor(visitor):  # downloads are this visitor's alone
+                with job, downloads.as_visitor(visitor):  # downloads are this visitor's alone
                     result = compute(*args, **values)
                     if "query" in outs:
                         result = {**_query(_settled(values, result)), **result}

@@ -9,24 +9,24 @@ from .base import Control, Output, UserError, View, ViewState
 from .compare import CompareView
 from .embeddings import EmbeddingsView
 from .explain import ExplainView
-from .export import ExportView
 from .fill_mask import FillMaskView
 from .formula import FormulaView
 from .head import HeadView
-from .heads import HeadsView
+from .head_importance import HeadImportanceView
 from .overview import OverviewView
+from .share import ShareView
 
 REGISTRY: tuple[View, ...] = (
     HeadView(),
     OverviewView(),
     EmbeddingsView(),
     AblationView(),
-    HeadsView(),
+    HeadImportanceView(),
     ExplainView(),
     FillMaskView(),
     CompareView(),
     FormulaView(),
-    ExportView(),
+    ShareView(),
 )
 VIEWS = {view.name: view for view in REGISTRY}
 CONTROLS = {c.name: c for view in REGISTRY for c in view.controls}

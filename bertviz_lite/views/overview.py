@@ -13,7 +13,7 @@ import numpy as np
 
 from ..analysis import Analysis
 from ..context import ViewContext
-from ..exports import export_image
+from ..downloads import export_image
 from .base import Control, Output, View, ViewState
 from .selection import WEIGHTINGS, weighted_attention
 

@@ -7,7 +7,7 @@ import pytest
 
 from bertviz_lite import events
 from bertviz_lite.views.formula import steps
-from bertviz_lite.views.heads import cell_at, importance_image
+from bertviz_lite.views.head_importance import cell_at, importance_image
 
 TEXT = "This movie was wonderful, I loved every minute of it."
 

@@ -41,7 +41,7 @@ def _names(flat: np.ndarray, heads: int) -> str:
     return ", ".join(f"L{i // heads + 1}H{i % heads + 1}" for i in flat)
 
 
-class HeadsView(View):
+class HeadImportanceView(View):
     name = "heads"
     title = "Which heads matter"
     intro = ("Each head switched off alone: how much the prediction drops (darker: more). Click "

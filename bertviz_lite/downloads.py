@@ -67,7 +67,7 @@ def as_visitor(session_id: str | None) -> Iterator[None]:
 
 
 def folder() -> Path:
-    """Where exports live: inside Gradio's cache (GRADIO_TEMP_DIR), read when asked."""
+    """Where downloads live: inside Gradio's cache (GRADIO_TEMP_DIR), read when asked."""
     gradio_cache = os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
     return Path(gradio_cache) / "bertviz-lite-exports"
 

@@ -1,5 +1,5 @@
 """Share & export: the link to this view, the tensors as an NPZ file and the rest (text, tokens,
-predictions, attributions) as JSON naming it; links per visitor, kept 10 minutes (exports.py)."""
+predictions, attributions) as JSON naming it; links per visitor, kept 10 minutes (downloads.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..context import ViewContext
-from ..exports import export_files
+from ..downloads import export_files
 from .base import Output, View, ViewState
 
 
-class ExportView(View):
+class ShareView(View):
     name = "export"
     title = "Share & export"
     intro = ("The address bar and the link in the box above always reopen this view. Each plot's "

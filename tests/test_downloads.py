@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bertviz_lite import events, exports
+from bertviz_lite import downloads, events
 from bertviz_lite.views import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +24,7 @@ TEXT = "The cat sat on the mat. " * 20
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
-    return exports.folder()
+    return downloads.folder()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def age(path: str, seconds: float) -> None:
 
 def test_files_hold_the_tensors_once(folder):
     r = events.analysis("minilm", "Export me.", "And me.")
-    npz, js = exports.export_files(r, "minilm|Export me.|And me.", extra={"scores": [0.5, 0.25]})
+    npz, js = downloads.export_files(r, "minilm|Export me.|And me.", extra={"scores": [0.5, 0.25]})
     assert str(folder) in npz  # inside Gradio's cache: served without a copy
     with np.load(npz) as data:
         np.testing.assert_allclose(data["attentions"], r.attentions, atol=1e-3)
@@ -62,7 +62,7 @@ def test_files_hold_the_tensors_once(folder):
 def test_a_512_token_export_is_one_copy_of_the_tensors(folder):
     r = events.analysis("minilm", "Attention is all you need, they said. " * 80, None)
     assert len(r.tokens) == 512
-    npz, js = exports.export_files(r, "long")
+    npz, js = downloads.export_files(r, "long")
     raw = r.attentions.astype(np.float16).nbytes + r.hidden_states.astype(np.float16).nbytes
     assert os.path.getsize(js) < 100_000  # 51.5 MiB before: the tensors again, as base64
     assert os.path.getsize(npz) < raw  # float16, compressed
@@ -71,13 +71,13 @@ def test_a_512_token_export_is_one_copy_of_the_tensors(folder):
 
 def test_two_visitors_with_the_same_text_get_unguessable_folders_of_their_own(folder, analysis):
     key = "minilm\x1ffp32\x1f" + TEXT + "\x1f"
-    with exports.as_visitor("session-a"):
-        a = exports.export_files(analysis, key)
-        assert exports.visitor.get() == "session-a"
-    assert exports.visitor.get() == ""  # reset on leaving
-    with exports.as_visitor("session-b"):
-        b = exports.export_files(analysis, key)
-    anonymous = exports.export_files(analysis, key)
+    with downloads.as_visitor("session-a"):
+        a = downloads.export_files(analysis, key)
+        assert downloads.visitor.get() == "session-a"
+    assert downloads.visitor.get() == ""  # reset on leaving
+    with downloads.as_visitor("session-b"):
+        b = downloads.export_files(analysis, key)
+    anonymous = downloads.export_files(analysis, key)
     folders = {Path(p[0]).parent for p in (a, b, anonymous)}
     assert len(folders) == 3 and all(f.parent == folder for f in folders)
     # Not the key's plain hash (how paths were named before), whoever asks.
@@ -86,66 +86,66 @@ def test_two_visitors_with_the_same_text_get_unguessable_folders_of_their_own(fo
     # The code, the visitor and the text are not enough: another process (another secret)
     # names the same request differently.
     code = ("import os; os.environ['GRADIO_TEMP_DIR'] = '/nonexistent'\n"
-            "from bertviz_lite import exports\n"
-            f"with exports.as_visitor('session-a'): print(exports._target({key!r}).name)")  # fmt: skip
+            "from bertviz_lite import downloads\n"
+            f"with downloads.as_visitor('session-a'): print(downloads._target({key!r}).name)")  # fmt: skip
     elsewhere = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                                text=True, check=True).stdout.strip()  # fmt: skip
     assert elsewhere and elsewhere != Path(a[0]).parent.name
 
 
 def test_the_same_visitor_asking_again_reuses_its_files(folder, analysis):
-    with exports.as_visitor("session-a"):
-        first = exports.export_files(analysis, "k")
+    with downloads.as_visitor("session-a"):
+        first = downloads.export_files(analysis, "k")
         mtime = Path(first[0]).stat().st_mtime_ns
         age(first[0], 300)
-        assert exports.export_files(analysis, "k") == first
+        assert downloads.export_files(analysis, "k") == first
     assert Path(first[0]).stat().st_mtime_ns == mtime  # not written again
     assert time.time() - Path(first[0]).parent.stat().st_mtime < 60  # handed out again: kept anew
     png = np.zeros((4, 4, 3), np.uint8)
-    with exports.as_visitor("session-a"):
-        image = exports.export_image(png, "img", "x.png")
-        assert exports.export_image(png, "img", "x.png") == image
-    with exports.as_visitor("session-b"):
-        assert exports.export_image(png, "img", "x.png") != image
+    with downloads.as_visitor("session-a"):
+        image = downloads.export_image(png, "img", "x.png")
+        assert downloads.export_image(png, "img", "x.png") == image
+    with downloads.as_visitor("session-b"):
+        assert downloads.export_image(png, "img", "x.png") != image
 
 
 def test_young_downloads_are_never_evicted_a_full_folder_says_when_to_retry(folder, analysis):
-    with exports.as_visitor("one"):
-        first = exports.export_files(analysis, "a")
+    with downloads.as_visitor("one"):
+        first = downloads.export_files(analysis, "a")
     one = stored(folder)
     limit = int(2.5 * one)
-    with exports.as_visitor("two"):
-        second = exports.export_files(analysis, "b", max_bytes=limit)
-    with exports.as_visitor("three"), pytest.raises(UserError) as refused:
-        exports.export_files(analysis, "c", max_bytes=limit)
+    with downloads.as_visitor("two"):
+        second = downloads.export_files(analysis, "b", max_bytes=limit)
+    with downloads.as_visitor("three"), pytest.raises(UserError) as refused:
+        downloads.export_files(analysis, "c", max_bytes=limit)
     message = str(refused.value)
     assert "download space is busy" in message and "Try again in about 10 minute(s)" in message
     assert all(Path(p).is_file() for p in (*first, *second))  # nobody's fresh link went
     assert stored(folder) <= limit
     age(first[0], 9 * 60)  # a minute from aging out: that is when to retry
-    with exports.as_visitor("three"), pytest.raises(UserError, match="about 1 minute"):
-        exports.export_files(analysis, "c", max_bytes=limit)
+    with downloads.as_visitor("three"), pytest.raises(UserError, match="about 1 minute"):
+        downloads.export_files(analysis, "c", max_bytes=limit)
     age(first[0], 11 * 60)  # past ten minutes: it may go now
-    with exports.as_visitor("three"):
-        third = exports.export_files(analysis, "c", max_bytes=limit)
+    with downloads.as_visitor("three"):
+        third = downloads.export_files(analysis, "c", max_bytes=limit)
     assert not Path(first[0]).exists() and all(Path(p).is_file() for p in (*second, *third))
     assert stored(folder) <= limit
     with pytest.raises(UserError, match="larger than the server's download space"):
-        exports.export_files(analysis, "d", max_bytes=one // 2)
+        downloads.export_files(analysis, "d", max_bytes=one // 2)
 
 
 def test_a_visitor_keeps_at_most_a_few_downloads_and_replaces_only_their_own(folder, analysis):
-    with exports.as_visitor("other"):
-        theirs = exports.export_files(analysis, "x")
-    with exports.as_visitor("busy"):
-        mine = [exports.export_files(analysis, str(i)) for i in range(exports.PER_VISITOR + 2)]
+    with downloads.as_visitor("other"):
+        theirs = downloads.export_files(analysis, "x")
+    with downloads.as_visitor("busy"):
+        mine = [downloads.export_files(analysis, str(i)) for i in range(downloads.PER_VISITOR + 2)]
     kept = [all(Path(p).is_file() for p in files) for files in mine]
-    assert kept == [False, False] + [True] * exports.PER_VISITOR  # their own oldest, young or not
+    assert kept == [False, False] + [True] * downloads.PER_VISITOR  # their own oldest, young or not
     assert all(Path(p).is_file() for p in theirs)
-    assert len(list(folder.iterdir())) == exports.PER_VISITOR + 1
+    assert len(list(folder.iterdir())) == downloads.PER_VISITOR + 1
     # A folder emptied by Gradio's own cleanup goes too, once old: no folder is left per visitor.
     for f in Path(theirs[0]).parent.iterdir():
         f.unlink()
     age(theirs[0], 11 * 60)
-    exports.export_files(analysis, "y")
+    downloads.export_files(analysis, "y")
     assert not Path(theirs[0]).parent.exists()
