@@ -155,16 +155,19 @@ def notes(r: Analysis, extra: list[str]) -> str:
     return "\n".join(lines)
 
 
-def render(state: ViewState, view: str | None = None, parts: frozenset[str] | None = None) -> dict:
-    """The outputs of one view (the state's open one by default) as {view.output: value}."""
+def render(state: ViewState, view: str | None = None, parts: frozenset[str] | None = None,
+           r: Analysis | None = None) -> dict:
+    """The outputs of one view (the state's open one by default) as {view.output: value}; `r`:
+    the state's analysis, when the caller has it (the input is then not cleaned again)."""
     name = view or state.view
     if name not in VIEWS:
         raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
-    with timed("clean + analysis (model)"):
-        text, pair, _ = clean(state.text, state.pair)
-        r = analysis(state.model, text, pair, variant=state.variant)
-    ctx = ViewContext(r, model(state.model, state.variant), CACHE,
-                      lambda other: model(other, state.variant))  # fmt: skip
+    loaded = model(state.model, state.variant)
+    if r is None:
+        with timed("clean + analysis (model)"):
+            text, pair, _ = clean(state.text, state.pair)
+            r = analysis(state.model, text, pair, variant=state.variant)
+    ctx = ViewContext(r, loaded, CACHE, lambda other: model(other, state.variant))
     with timed(f"render {name}"):
         values = VIEWS[name].render(ctx, state, parts)
     return {f"{name}.{key}": value for key, value in values.items()}
@@ -181,7 +184,7 @@ def analyze(state: ViewState) -> dict[str, Any]:
     drawn = {}
     if not VIEWS[state.view].action:
         try:
-            drawn = render(state)
+            drawn = render(state, r=r)
         except UserError as e:  # the view does not apply (fill the mask, a classifier): say why
             extra = [*extra, f"{VIEWS[state.view].title}: {e}"]
     return {"prediction": label, "entities": entities, "notes": notes(r, extra), **drawn}
