@@ -4,6 +4,8 @@ Spearman's rank correlation of each with each attribution (Jain & Wallace 2019; 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..analysis import Analysis, norm_weighted, rollout
@@ -26,14 +28,16 @@ def agreement(r: Analysis, attributions: list[Attribution]) -> dict[str, dict[st
     """Spearman's rank correlation of each attention score with each attribution's magnitude,
     over the attribution's units (a word or a run of words: its tokens' attention summed):
     {attention score: {method: ρ}}."""
-    from scipy.stats import spearmanr
+    from scipy.stats import ConstantInputWarning, spearmanr
 
     out: dict[str, dict[str, float]] = {}
     for name, score in attention_scores(r).items():
         row = {}
         for a in attributions:
             per_unit = [float(score[u].sum()) for u in a.units]
-            rho = spearmanr(per_unit, np.abs(a.scores)).statistic
-            row[a.method] = float(rho) if rho == rho else 0.0  # NaN for constant input
+            with warnings.catch_warnings():  # constant scores: no order to compare, ρ is NaN
+                warnings.simplefilter("ignore", ConstantInputWarning)
+                rho = spearmanr(per_unit, np.abs(a.scores)).statistic
+            row[a.method] = float(rho) if rho == rho else 0.0
         out[name] = row
     return out
