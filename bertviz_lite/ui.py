@@ -29,7 +29,7 @@ QUEUE_SIZE = 64
 # Gradio keeps per-session state (and a copy of the page's config once a handler updates a
 # component's properties) for this many visitor sessions, dropping the oldest: bounded memory.
 SESSIONS = 128
-MAX_UPLOAD = "1kb"  # the app takes no upload; Gradio's upload route is open all the same
+MAX_UPLOAD = "1kb"  # the app takes no upload (serve.NoUploads closes the routes): a second fence
 
 WIDE = 170  # pixels a control keeps before its row wraps (a squeezed checkbox label is unreadable)
 
@@ -38,19 +38,17 @@ def control_widget(c: Control, shape: tuple[int, int]) -> gr.components.Componen
     value = c.initial(shape)
     if c.kind == "slider":
         low, high = c.bounds(shape)
-        widget = gr.Slider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
-    elif c.kind == "radio":
-        widget = gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
-    elif c.kind == "checkbox":
-        widget = gr.Checkbox(value=value, label=c.label, min_width=WIDE)
-    elif c.kind == "multiselect":
-        widget = gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
-    elif c.kind == "number":
+        return gr.Slider(low, high, step=c.step, value=value, label=c.label, min_width=WIDE)
+    if c.kind == "radio":
+        return gr.Radio(c.options(shape), value=value, label=c.label, min_width=WIDE)
+    if c.kind == "checkbox":
+        return gr.Checkbox(value=value, label=c.label, min_width=WIDE)
+    if c.kind == "multiselect":
+        return gr.Dropdown(c.options(shape), value=list(value), multiselect=True, label=c.label)
+    if c.kind == "number":
         low, high = c.bounds(shape)
-        widget = gr.Number(value, minimum=low, maximum=high, precision=0, label=c.label)
-    else:
-        raise ValueError(f"unknown control kind {c.kind!r}")
-    return widget
+        return gr.Number(value, minimum=low, maximum=high, precision=0, label=c.label)
+    raise ValueError(f"unknown control kind {c.kind!r}")
 
 
 def output_widget(o: Output) -> gr.components.Component:
