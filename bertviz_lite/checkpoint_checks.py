@@ -13,7 +13,7 @@ import struct
 from pathlib import Path
 
 from .config import SHOWN, BertConfig, CheckpointError, read_json, short
-from .tokenizer import Tokenizer
+from .tokenizer import Tokenizer, tokenizer_file
 
 HEADER_LIMIT = 100_000_000  # bytes: safetensors' own limit on its JSON header
 ITEM_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
@@ -36,14 +36,10 @@ def open_tokenizer(path: Path, config: BertConfig) -> Tokenizer:
     for name in TOKENIZER_SETTINGS:
         if (path / name).is_file():
             read_json(path / name)
-    if (path / "tokenizer.json").is_file():
-        file = path / "tokenizer.json"
-    elif (path / "vocab.txt").is_file():
-        file = path / "vocab.txt"
-    elif (path / "vocab.json").is_file() and (path / "merges.txt").is_file():
-        file = path / "vocab.json"
-    else:
-        raise CheckpointError(f"{path} has no tokenizer.json, vocab.txt or vocab.json + merges.txt")
+    try:
+        file = tokenizer_file(path)
+    except FileNotFoundError as e:
+        raise CheckpointError(str(e)) from None
     try:
         return Tokenizer.from_dir(path, config.max_tokens, config.family.special_tokens.get("mask"))
     except Exception as e:  # the tokenizers library's errors have no common type

@@ -163,6 +163,7 @@ def read_config(path: Path) -> BertConfig:
     values = {k: v for k, v in raw.items() if k in known and not (v is None and k in OPTIONAL)}
     check_values(values, file)
     config = BertConfig(**values)
+    check_sizes(config, file)
     config.architecture, config.model_type = architecture, model_type
     config.id2label = read_labels(raw.get("id2label"), file)
     if config.head.endswith("classification") and not config.id2label:
@@ -214,15 +215,18 @@ def check_values(values: dict, file: Path) -> None:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if not ok or not 0 <= value < float("inf"):
                 raise CheckpointError(f"{file}: {name} must be a number >= 0, not {short(value)}")
-    hidden, heads = values.get("hidden_size", 768), values.get("num_attention_heads", 12)
-    if hidden % heads:
+
+
+def check_sizes(c: BertConfig, file: Path) -> None:
+    """What the sizes must be to one another for a model to be built."""
+    if c.hidden_size % c.num_attention_heads:
         raise CheckpointError(
-            f"{file}: num_attention_heads {heads} does not divide hidden_size {hidden}"
+            f"{file}: num_attention_heads {c.num_attention_heads} does not divide hidden_size "
+            f"{c.hidden_size}"
         )
-    if values.get("pad_token_id", 0) >= values.get("vocab_size", 30522):
+    if c.pad_token_id >= c.vocab_size:
         raise CheckpointError(
-            f"{file}: pad_token_id {values['pad_token_id']} is not below vocab_size "
-            f"{values.get('vocab_size', 30522)}"
+            f"{file}: pad_token_id {c.pad_token_id} is not below vocab_size {c.vocab_size}"
         )
 
 

@@ -173,12 +173,13 @@ def export_image(image: np.ndarray, key: str, name: str, max_bytes: int | None =
     visitor. Raises UserError when the download space is busy."""
     from PIL import Image
 
+    def png() -> dict[str, memoryview]:
+        out = io.BytesIO()
+        Image.fromarray(image).save(out, "PNG", compress_level=3)
+        return {name: out.getbuffer()}
+
     target = _target(key)
-    with _lock:
-        if not _reused(target, name):
-            png = io.BytesIO()
-            Image.fromarray(image).save(png, "PNG", compress_level=3)
-            _publish(target, {name: png.getbuffer()}, max_bytes)
+    _written(target, (name,), png, max_bytes)
     return str(target / name)
 
 
@@ -190,18 +191,33 @@ def export_files(
     them again. `extra` adds named arrays (attributions) to both; the key must name them too.
     Raises UserError when the download space is busy."""
     extra = {k: np.asarray(v) for k, v in (extra or {}).items()}
+
+    def encoded() -> dict[str, memoryview | bytes]:
+        tensors = {"attentions": r.attentions.astype(np.float16),
+                   "hidden_states": r.hidden_states.astype(np.float16)}  # fmt: skip
+        npz = io.BytesIO()
+        np.savez_compressed(npz, **tensors, tokens=np.array(r.tokens),
+                            segment_ids=np.array(r.encoding.type_ids), **extra)  # fmt: skip
+        doc = {**r.summary(), **{k: v.tolist() for k, v in extra.items()},
+               "tensors": {"file": NPZ, "how": "np.load(file)[name]",
+                           **{k: {"dtype": "float16", "shape": list(v.shape)}
+                              for k, v in tensors.items()}}}  # fmt: skip
+        return {NPZ: npz.getbuffer(), JSON: json.dumps(doc).encode()}
+
     target = _target(key)
-    with _lock:
-        if not _reused(target, NPZ, JSON):
-            tensors = {"attentions": r.attentions.astype(np.float16),
-                       "hidden_states": r.hidden_states.astype(np.float16)}  # fmt: skip
-            npz = io.BytesIO()
-            np.savez_compressed(npz, **tensors, tokens=np.array(r.tokens),
-                                segment_ids=np.array(r.encoding.type_ids), **extra)  # fmt: skip
-            doc = {**r.summary(), **{k: v.tolist() for k, v in extra.items()},
-                   "tensors": {"file": NPZ, "how": "np.load(file)[name]",
-                               **{k: {"dtype": "float16", "shape": list(v.shape)}
-                                  for k, v in tensors.items()}}}  # fmt: skip
-            shutil.rmtree(target, ignore_errors=True)  # a half-removed pair is written anew
-            _publish(target, {NPZ: npz.getbuffer(), JSON: json.dumps(doc).encode()}, max_bytes)
+    _written(target, (NPZ, JSON), encoded, max_bytes)
     return str(target / NPZ), str(target / JSON)
+
+
+def _written(target: Path, names: tuple[str, ...], encode, max_bytes: int | None) -> None:
+    """The files `names` in `target`: reused when there, else encoded (outside the lock: a
+    512-token NPZ takes a second to compress, and other visitors' downloads need not wait) and
+    published."""
+    with _lock:
+        if _reused(target, *names):
+            return
+    files = encode()
+    with _lock:
+        if not _reused(target, *names):  # another request of this visitor may have been first
+            shutil.rmtree(target, ignore_errors=True)  # a half-removed pair is written anew
+            _publish(target, files, max_bytes)

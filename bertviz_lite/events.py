@@ -52,17 +52,14 @@ def timed(step: str) -> Iterator[None]:
 _load_lock = threading.Lock()
 
 
-VARIANTS = PAGE_VARIANTS  # what the app offers (defaults.py)
-
-
 def model(name: Any, variant: str = DEFAULT_VARIANT) -> LoadedModel:
     """A catalog model, loaded once; anything else is refused with the list of names."""
     if not isinstance(name, str) or name not in catalog.entries():
         shown = repr(name if isinstance(name, str) else type(name).__name__)[:MAX_NAME]
         raise UserError(f"Unknown model {shown}: choose one of {', '.join(catalog.names())}.")
-    if variant not in VARIANTS:
+    if variant not in PAGE_VARIANTS:
         shown = repr(variant if isinstance(variant, str) else type(variant).__name__)[:MAX_NAME]
-        raise UserError(f"Unknown variant {shown}: choose one of {', '.join(VARIANTS)}.")
+        raise UserError(f"Unknown variant {shown}: choose one of {', '.join(PAGE_VARIANTS)}.")
     return _load(name, variant)
 
 
@@ -81,8 +78,8 @@ def drift_note(name: str, variant: str) -> str:
         return ""
     measured = catalog.drift().get(name, {}).get(variant)
     if not measured:
-        return f"{VARIANTS[variant]}: attention differs from the exact values (not yet measured)."
-    return (f"{VARIANTS[variant]}: attention probabilities differ from the exact (fp32) ones by up "
+        return f"{PAGE_VARIANTS[variant]}: attention differs from the exact values (not yet measured)."
+    return (f"{PAGE_VARIANTS[variant]}: attention probabilities differ from the exact (fp32) ones by up "
             f"to {measured['max']:.2f} (mean {measured['mean']:.4f}; {measured['heads_over_pct']:.0f}% "
             f"of heads move by more than 0.05), measured on {measured['texts']} real texts. "
             "Pick Exact for figures.")  # fmt: skip
@@ -155,13 +152,17 @@ def notes(r: Analysis, extra: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _known_view(name: Any) -> str:
+    if name not in VIEWS:
+        raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
+    return name
+
+
 def render(state: ViewState, view: str | None = None, parts: frozenset[str] | None = None,
            r: Analysis | None = None) -> dict:
     """The outputs of one view (the state's open one by default) as {view.output: value}; `r`:
     the state's analysis, when the caller has it (the input is then not cleaned again)."""
-    name = view or state.view
-    if name not in VIEWS:
-        raise UserError(f"Unknown view {str(name)[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
+    name = _known_view(view or state.view)
     loaded = model(state.model, state.variant)
     if r is None:
         with timed("clean + analysis (model)"):
@@ -176,17 +177,16 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
 def analyze(state: ViewState) -> dict[str, Any]:
     """What the Analyze button shows: the prediction, notes, and the open view (unless that view
     waits for its own button: attributions, the head sweep and downloads are not run unasked)."""
-    if state.view not in VIEWS:
-        raise UserError(f"Unknown view {state.view[:MAX_NAME]!r}: choose one of {', '.join(VIEWS)}.")
+    view = VIEWS[_known_view(state.view)]
     r, extra = run_inputs(state.model, state.text, state.pair, state.variant)
-    extra = [*extra, drift_note(state.model, state.variant)] if state.variant != DEFAULT_VARIANT else extra
+    extra = [*extra, drift] if (drift := drift_note(state.model, state.variant)) else extra
     label, entities = prediction_values(r.predictions, r.encoding.text)
     drawn = {}
-    if not VIEWS[state.view].action:
+    if not view.action:
         try:
             drawn = render(state, r=r)
         except UserError as e:  # the view does not apply (fill the mask, a classifier): say why
-            extra = [*extra, f"{VIEWS[state.view].title}: {e}"]
+            extra = [*extra, f"{view.title}: {e}"]
     return {"prediction": label, "entities": entities, "notes": notes(r, extra), **drawn}
 
 

@@ -48,6 +48,10 @@ class LoadedModel:
         self.name = name
         self.adapter_dir = adapter_dir
         self._torch: Any = None
+        # Held by a gradient method for its whole run: Captum hooks the shared torch model's
+        # embedding layer, and another thread's run would pass through those hooks (two
+        # visitors' Explain clicks: "Sizes of tensors must match").
+        self.torch_lock = threading.Lock()
         self._open_logits_graph = logits_graph
         self._logits_session: Session | None = None
         self._opening = threading.Lock()

@@ -138,7 +138,8 @@ def _query(values: dict[str, Any]) -> dict[str, str]:
     being restored, a first visit's example) has none, and it must not write over the link."""
     if not (values.get("text") or "").strip():
         return {}
-    return {"query": "?" + urlstate.to_query(state_of(values), events.shape(values.get("model")))}
+    shape = events.shape(values.get("model"))
+    return {"query": "?" + urlstate.to_query(urlstate.from_values(values, shape), shape)}
 
 
 # The address bar follows the view, so that the link in it reopens exactly this.

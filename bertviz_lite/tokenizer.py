@@ -132,21 +132,18 @@ class Tokenizer:
         """The tokenizer saved beside a checkpoint. Its mask token is the one its
         tokenizer_config.json names, else `mask_token` (the family's), else [MASK] or <mask>."""
         mask_token = _token_setting(path, "mask_token") or mask_token
-        if (path / "tokenizer.json").is_file():
-            backend = HFTokenizer.from_file(str(path / "tokenizer.json"))
-        elif (path / "vocab.txt").is_file():
+        file = tokenizer_file(path)
+        if file.name == "tokenizer.json":
+            backend = HFTokenizer.from_file(str(file))
+        elif file.name == "vocab.txt":
             lower = True
             if (path / "tokenizer_config.json").is_file():
                 lower = json.loads((path / "tokenizer_config.json").read_text()).get(
                     "do_lower_case", True
                 )
-            backend = BertWordPieceTokenizer(str(path / "vocab.txt"), lowercase=lower)._tokenizer
-        elif (path / "vocab.json").is_file() and (path / "merges.txt").is_file():
-            backend = _byte_level_bpe(path)
+            backend = BertWordPieceTokenizer(str(file), lowercase=lower)._tokenizer
         else:
-            raise FileNotFoundError(
-                f"{path} has no tokenizer.json, vocab.txt or vocab.json + merges.txt"
-            )
+            backend = _byte_level_bpe(path)
         return cls(backend, max_length, mask_token)
 
     def token_id(self, token: str) -> int | None:
@@ -236,6 +233,17 @@ class Tokenizer:
             original_length=original,
             readable=readable,
         )
+
+
+def tokenizer_file(path: Path) -> Path:
+    """The file a checkpoint's tokenizer is read from: tokenizer.json, else vocab.txt, else
+    vocab.json (with merges.txt beside it)."""
+    for name in ("tokenizer.json", "vocab.txt"):
+        if (path / name).is_file():
+            return path / name
+    if (path / "vocab.json").is_file() and (path / "merges.txt").is_file():
+        return path / "vocab.json"
+    raise FileNotFoundError(f"{path} has no tokenizer.json, vocab.txt or vocab.json + merges.txt")
 
 
 MARGIN = 16  # tokens kept past the model's reach before a cut, so the kept ones are unaffected

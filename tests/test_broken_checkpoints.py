@@ -123,9 +123,14 @@ CONFIG_TEXTS = {
 
 @pytest.mark.parametrize("kind", CONFIG_TEXTS)
 def test_config_that_is_not_a_json_object(checkpoints, tmp_path, own_cache, kind):
+    assert_named_when_broken(checkpoints, tmp_path, own_cache, "config.json", CONFIG_TEXTS[kind])
+
+
+def assert_named_when_broken(checkpoints, tmp_path, own_cache, name: str, text: str) -> None:
+    """A copy of the checkpoint with `name` holding `text` is refused, naming that file."""
     path = copy_of(checkpoints, tmp_path)
-    (path / "config.json").write_text(CONFIG_TEXTS[kind])
-    assert_refused(path, own_cache, str(path / "config.json"))
+    (path / name).write_text(text)
+    assert_refused(path, own_cache, str(path / name))
 
 
 BAD_VALUES = [
@@ -239,9 +244,8 @@ TOKENIZER_TEXTS = {
 
 @pytest.mark.parametrize("kind", TOKENIZER_TEXTS)
 def test_invalid_tokenizer_json_before_any_export(checkpoints, tmp_path, own_cache, kind):
-    path = copy_of(checkpoints, tmp_path)
-    (path / "tokenizer.json").write_text(TOKENIZER_TEXTS[kind])
-    assert_refused(path, own_cache, str(path / "tokenizer.json"))
+    assert_named_when_broken(checkpoints, tmp_path, own_cache, "tokenizer.json",
+                             TOKENIZER_TEXTS[kind])  # fmt: skip
 
 
 def test_invalid_tokenizer_config_before_any_export(checkpoints, tmp_path, own_cache):

@@ -6,27 +6,17 @@ embeddings with the special tokens kept; IG's steps double until the completenes
 
 from __future__ import annotations
 
-import threading
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from .. import budget
 from ..analysis import Analysis
-from ..tokenizer import Encoding
+from ..tokenizer import Encoding, batch_arrays
 from .base import MAX_STEPS, Attribution, Method, Target, mask_id, resolve_target, units_of
 
 COMPLETENESS = 0.05  # IG's gap, relative to f(x) − f(baseline)
 STEP_ROWS = 2048  # token rows per batch of IG's steps (16 steps at 128 tokens, 4 at 512)
-
-
-@cache
-def _gradient_lock(model: Any) -> threading.Lock:
-    """One gradient run at a time per torch model: Captum hooks the shared model's embedding
-    layer for the length of a run, and another thread's run would pass through those hooks
-    (two visitors' Explain clicks: "Sizes of tensors must match")."""
-    return threading.Lock()
 
 
 def gradients(model: Any, text: str, pair: str | None = None, target: Any = None,
@@ -56,7 +46,7 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
             return p[:, classes[0]]
         return torch.stack([p[:, i, c] for i, c in zip(positions, classes)], 1).mean(1)
 
-    with _gradient_lock(model):
+    with model.torch_lock:  # Captum hooks the shared model for the run: one at a time
         attr, delta = _captum(f, _word_embeddings(net), ids, baseline, tuple(feed.values()),
                               method, steps, max_steps)  # fmt: skip
     scores = attr.sum(-1)[0].detach().double().numpy()
@@ -92,8 +82,6 @@ def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_
 
 
 def _arrays(model: Any, enc: Encoding) -> dict[str, np.ndarray]:
-    from ..tokenizer import batch_arrays
-
     return batch_arrays([enc], model.config.pad_token_id, model.session.inputs)
 
 

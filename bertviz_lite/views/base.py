@@ -111,9 +111,7 @@ class Control:
                 low, high = self.bounds(shape)
                 raise UserError(f"{self.label} ({self.name}) must be a number from {low:g} to "
                                 f"{high:g}, not {shown}.")  # fmt: skip
-            low, high = self.bounds(shape)
-            number = min(max(number, low), high)
-            return round(number) if float(self.step).is_integer() else number
+            return self._in_range(number, shape)
         if self.kind == "checkbox":
             if value not in (True, False) or not isinstance(value, (bool, int)):
                 raise UserError(f"{self.label} ({self.name}) must be true or false, not {shown}.")
@@ -139,6 +137,12 @@ class Control:
             return [v for v in picked if v in options]
         return value
 
+    def _in_range(self, number: float, shape: Shape) -> float | int:
+        """The number clamped to this control's range for the model, whole where it steps so."""
+        low, high = self.bounds(shape)
+        clamped = min(max(number, low), high)
+        return round(clamped) if float(self.step).is_integer() else clamped
+
     def parse(self, raw: str, shape: Shape) -> tuple[Any, str | None]:
         """The value a URL string stands for, and a note when it had to be changed or ignored."""
         if self.kind == "checkbox":
@@ -160,9 +164,8 @@ class Control:
         if number != number:  # NaN
             return self.initial(shape), f"ignored {self.name} {raw[:20]!r}: not a number"
         low, high = self.bounds(shape)
-        clamped = min(max(number, low), high)
-        value = round(clamped) if float(self.step).is_integer() else clamped
-        if clamped != number:
+        value = self._in_range(number, shape)
+        if min(max(number, low), high) != number:
             return value, f"{self.name} {raw[:20]} is out of range: showing {value} ({low:g}–{high:g})"
         return value, None
 

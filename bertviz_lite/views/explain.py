@@ -2,9 +2,9 @@
 side, and how far attention-based scores agree with them.
 
 Raw attention is what every tool shows, and it misleads (Jain & Wallace 2019): here the text is
-coloured by occlusion (onnxruntime), integrated gradients and gradient × input (Captum) and
-attention rollout, each with its caveat, and a table gives Spearman's ρ between the attention scores and the
-attributions (Abnar & Zuidema 2020 compared rollout and flow by exactly this).
+coloured by each method and by attention rollout, each with its caveat, and a table gives
+Spearman's ρ between the attention scores and the attributions (Abnar & Zuidema 2020 compared
+rollout and flow by exactly this).
 """
 
 from __future__ import annotations
