@@ -177,3 +177,11 @@ def test_long_work_stops_at_its_time_limit_with_a_message(view):
     with pytest.raises(TimeLimitExceeded, match="Stopped after"), LongWork(time_limit=0).job("v"):
         events.render(s, view)
     assert events.render(s, view)  # outside a job (the API, a notebook): no limit
+
+
+def test_explain_is_computed_in_full_up_to_128_tokens():
+    """The page cuts Explain's cost only past 128 tokens, as it says (README's Limits)."""
+    from bertviz_lite.views.explain import MAX_RUNS, cost_bounds
+
+    assert cost_bounds(100) == {"max_units": None, "max_steps": 512}
+    assert cost_bounds(129)["max_units"] == MAX_RUNS and cost_bounds(512)["max_steps"] == 8

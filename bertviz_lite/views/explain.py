@@ -80,14 +80,15 @@ STYLE = ("<style>.method{margin:6px 0}.tokens{line-height:1.9}.tok{padding:1px 3
 # Past these lengths the app cuts the cost down (and says so): occlusion in at most MAX_RUNS runs,
 # integrated gradients in fewer steps. A 512-token Explain took 45 s alone on 2 cores, and
 # minutes with other visitors; the Python API keeps the full methods.
+FULL_UP_TO = 128  # tokens computed in full
 MAX_RUNS = 64
-STEPS_BY_LENGTH = ((128, at.MAX_STEPS), (256, 16), (512, 8))
+STEPS_BY_LENGTH = ((FULL_UP_TO, at.MAX_STEPS), (256, 16), (512, 8))
 
 
 def cost_bounds(tokens: int) -> dict[str, Any]:
     """How far the app bounds the methods for an input of `tokens` tokens."""
     steps = next((s for length, s in STEPS_BY_LENGTH if tokens <= length), STEPS_BY_LENGTH[-1][1])
-    return {"max_units": MAX_RUNS, "max_steps": steps}
+    return {"max_units": None if tokens <= FULL_UP_TO else MAX_RUNS, "max_steps": steps}
 
 
 class ExplainView(View):
