@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import adapter, catalog
 from . import data
+from .examples import encode, tokenizer
 from .tasks import base_dir
 
 
@@ -80,9 +81,9 @@ def evaluate_committed(
     loop.set_threads()
     meta = adapter.read_meta(adapter_dir)
     base = base_dir()
-    tok = loop.tokenizer(base, eval_length(meta))
+    tok = tokenizer(base, eval_length(meta))
     items = data.load_split(task, "test", limit)
-    examples = loop.encode(task, items, tok)
+    examples = encode(task, items, tok)
     merged = adapter.load_merged(base, adapter_dir)
     torch_metrics = loop.evaluate(task, examples, loop.torch_logits(merged), progress=True)
     session, loaded = onnx_model(task, adapter_dir, variant)

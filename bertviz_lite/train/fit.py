@@ -17,6 +17,7 @@ from ..config import read_config
 from ..tokenizer import CASES
 from . import data
 from .cards import headline, write_card
+from .examples import encode, tokenizer
 from .tasks import BASE, TASKS, TaskSettings, base_dir, default_out
 
 MACHINE = "2-core CPU, no GPU"
@@ -116,8 +117,8 @@ def train_task(
     }
 
     # fp16 storage halves the file; keep it only if dev moves by at most 0.1 points.
-    tok = loop.tokenizer(base, settings.eval_length)
-    dev_ex = loop.encode(task, dev_items, tok)
+    tok = tokenizer(base, settings.eval_length)
+    dev_ex = encode(task, dev_items, tok)
     reference = loop.score(task, result.best_dev)
     for dtype in ("float16", "float32"):
         adapter.save(result.model, folder, meta, dtype=dtype)
@@ -132,7 +133,7 @@ def train_task(
 
     # The test split, read once, through the saved artifact.
     test_items = data.load_split(task, "test", limit)
-    test_ex = loop.encode(task, test_items, tok)
+    test_ex = encode(task, test_items, tok)
     test = loop.evaluate(task, test_ex, loop.torch_logits(merged), settings.eval_batch_size)
     print(f"TEST (torch fp32, merged adapter): {headline(task, test)}")
     sizes = {f.name: f.stat().st_size for f in sorted(folder.glob("adapter.*"))}

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bertviz_lite import adapter
-from bertviz_lite.train import data, loop
+from bertviz_lite.train import data, examples, loop
 from bertviz_lite.train.fit import model_meta
 from bertviz_lite.train.tasks import TASKS
 
@@ -21,16 +21,16 @@ pytest.importorskip("peft")
 
 
 def test_batches_cover_every_example_once():
-    examples = [
-        loop.Example(ids=[0] * random.Random(i).randint(3, 40), labels=0) for i in range(97)
+    items = [
+        examples.Example(ids=[0] * random.Random(i).randint(3, 40), labels=0) for i in range(97)
     ]
     for rng in (random.Random(0), None):
-        got = loop.batches(examples, 8, rng)
+        got = examples.batches(items, 8, rng)
         flat = sorted(i for b in got for i in b)
         assert flat == list(range(97))
         assert all(len(b) <= 8 for b in got)
-    ordered = loop.batches(examples, 8, None)  # evaluation: sorted by length
-    lengths = [len(examples[i].ids) for b in ordered for i in b]
+    ordered = examples.batches(items, 8, None)  # evaluation: sorted by length
+    lengths = [len(items[i].ids) for b in ordered for i in b]
     assert lengths == sorted(lengths)
 
 
@@ -38,12 +38,12 @@ def test_ner_labels_only_the_first_sub_token(base):
     names = data.label_names("ner")
     item = {"words": ["Obamacare", "critics", "met", "Zuckerberg"],
             "tags": [names.index("B-MISC"), 0, 0, names.index("B-PER")]}  # fmt: skip
-    (ex,) = loop.encode("ner", [item], loop.tokenizer(base, 32))
+    (ex,) = examples.encode("ner", [item], examples.tokenizer(base, 32))
     firsts = [i for i, w in enumerate(ex.word_index) if w is not None]
     assert [ex.word_index[i] for i in firsts] == [0, 1, 2, 3]
     assert [ex.labels[i] for i in firsts] == item["tags"]
     assert len(ex.ids) > 6  # some words were split: their later pieces are ignored
-    assert all(ex.labels[i] == loop.IGNORE for i in range(len(ex.ids)) if i not in firsts)
+    assert all(ex.labels[i] == examples.IGNORE for i in range(len(ex.ids)) if i not in firsts)
     # A word-level evaluation that predicts the gold tags scores 1.
     onehot = np.eye(len(names))[[max(v, 0) for v in ex.labels]][None]
     metrics = loop.evaluate("ner", [ex], lambda arrays: onehot)
@@ -86,8 +86,8 @@ def test_artifact_round_trip_through_onnx(trained, base, tmp_path, task):
     settings, result = trained[task]
     adapter.save(result.model, tmp_path, model_meta(settings, base), dtype="float32")
     merged = adapter.load_merged(base, tmp_path)
-    examples = loop.encode(task, data.load_split(task, "dev", limit=4), loop.tokenizer(base, 64))
-    arrays = loop.collate(examples)
+    dev = examples.encode(task, data.load_split(task, "dev", limit=4), examples.tokenizer(base, 64))
+    arrays = examples.collate(dev)
     expected = loop.torch_logits(result.model)(arrays)
     np.testing.assert_allclose(loop.torch_logits(merged)(arrays), expected, atol=1e-4)
     export(merged, "fp32", tmp_path / "m.onnx", progress=False)
