@@ -107,7 +107,7 @@ def parse(
     if len(text) > MAX_URL_TEXT:
         notes.append(f"text from the link cut to {MAX_URL_TEXT} characters")
     fields["text"], fields["pair"] = text[:MAX_URL_TEXT], params.get("pair", "")[:MAX_URL_TEXT]
-    if "cut" in params:
+    if params.get("cut") == "1":  # what the page writes; anything else says nothing
         notes.append("this link holds only the beginning of a longer text (links are kept short "
                      "enough to open anywhere)")  # fmt: skip
     for key, allowed in (("model", models), ("view", list(VIEWS)), ("variant", list(PAGE_VARIANTS))):

@@ -108,3 +108,8 @@ def test_a_link_stays_short_enough_to_open_and_says_when_it_was_cut():
         assert any("beginning of a longer text" in n for n in notes)
     short = to_query(default_state(SHAPE, text="東京" * 100), SHAPE)
     assert "cut" not in short and parse(dict(parse_qsl(short)), MODELS, shape)[1] == []
+
+
+def test_only_the_page_s_own_cut_mark_adds_its_note():
+    state, notes = parse({"text": "short", "cut": "<u>1</u>"}, MODELS, shape)
+    assert state.text == "short" and not any("beginning of a longer text" in n for n in notes)
