@@ -8,6 +8,7 @@ request run on onnxruntime, tokenizers and NumPy alone.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -278,14 +279,14 @@ def load(
     device: str = "auto",
     variant: str = "auto",
     progress: bool = True,
+    threads: int | None = None,
 ) -> LoadedModel:
-    """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id."""
+    """Open a model by catalog name (`bv.load("minilm")`), checkpoint folder or hub id;
+    `threads`: onnxruntime's threads (default: every CPU this process may use)."""
     if not isinstance(name_or_path, str | Path):
         raise TypeError(f"name_or_path must be a str or Path, not {type(name_or_path).__name__}")
-    entry = catalog.entries().get(str(name_or_path))
-    checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
+    slug, checkpoint, adapter_dir = locate(name_or_path)
     config = read_config(checkpoint)  # a checkpoint we cannot read fails here, before any export
-    adapter_dir = catalog.adapter_dir(entry) if entry else None
     if adapter_dir:
         from . import adapter  # only task models need it
 
@@ -295,16 +296,7 @@ def load(
     variant = pick_variant(variant, device)
     # The tokenizer opens and the weights fit the config, or nothing is exported or built.
     tokenizer = checkpoint_checks.check(checkpoint, config, weights_file(checkpoint))
-
-    adapter_files = sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
-    key = cache.entry_key(
-        cache.file_fingerprint(weights_file(checkpoint)),
-        (checkpoint / "config.json").read_text(),
-        *(cache.file_digest(f) for f in adapter_files),
-        variant,
-    )
-    slug = entry.name if entry else checkpoint.name
-    target = cache.cache_root() / "onnx" / f"{slug}-{variant}-{key}"
+    target = cache.cache_root() / "onnx" / export_name(slug, checkpoint, adapter_dir, variant)
 
     def open_graph(logits_only: bool = False) -> Session:
         folder = target.with_name(target.name + "-logits") if logits_only else target
@@ -320,7 +312,7 @@ def load(
         for attempt in (1, 2):
             folder = cache.get_or_build(folder, build)
             try:
-                return Session(folder / "model.onnx", device)
+                return Session(folder / "model.onnx", device, threads)
             except Exception as e:  # passed its checksum yet will not load: rebuild once
                 if attempt == 2:
                     cache.discard(folder)  # a useless export is not left in the cache
@@ -335,6 +327,37 @@ def load(
     classifier = config.head == "sequence-classification"  # the logits graph's [CLS]-only layer
     return LoadedModel(slug, checkpoint, config, open_graph(), variant,
                        logits_graph if classifier else None, tokenizer, adapter_dir)  # fmt: skip
+
+
+def export_name(slug: str, checkpoint: Path, adapter_dir: Path | None, variant: str) -> str:
+    """The export's folder name: the model's name, variant and a key of its weights, config and
+    adapter, so a changed model gets a new export."""
+    adapter_files = sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
+    key = cache.entry_key(
+        cache.file_fingerprint(weights_file(checkpoint)),
+        (checkpoint / "config.json").read_text(),
+        *(cache.file_digest(f) for f in adapter_files),
+        variant,
+    )
+    return f"{slug}-{variant}-{key}"
+
+
+def locate(name_or_path: str | Path) -> tuple[str, Path, Path | None]:
+    """(name, checkpoint folder, task adapter folder or None) of a catalog name, folder or hub id."""
+    entry = catalog.entries().get(str(name_or_path))
+    checkpoint = catalog.checkpoint_dir(entry) if entry else resolve(name_or_path)
+    adapter_dir = catalog.adapter_dir(entry) if entry else None
+    return (entry.name if entry else checkpoint.name), checkpoint, adapter_dir
+
+
+def version(name_or_path: str | Path) -> str:
+    """What the model computes, as a digest of its weights, config and task adapter: not where
+    they lie nor the library versions (a corpus it built stays its own after a reinstall)."""
+    _, checkpoint, adapter_dir = locate(name_or_path)
+    files = [weights_file(checkpoint), checkpoint / "config.json"]
+    files += sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
+    digests = "\n".join(cache.file_digest(f) for f in files)
+    return hashlib.sha256(digests.encode()).hexdigest()[:16]
 
 
 def torch_weights(checkpoint: Path, adapter_dir: Path | None = None) -> Any:

@@ -82,12 +82,13 @@ def share_cpu_arena() -> None:
 
 
 class Session:
-    """One ONNX file loaded for inference; `run` takes and returns NumPy arrays by name."""
+    """One ONNX file loaded for inference; `run` takes and returns NumPy arrays by name.
+    threads: onnxruntime's intra-op threads (default: the CPUs this process may use)."""
 
-    def __init__(self, path: Path, device: str = "cpu"):
+    def __init__(self, path: Path, device: str = "cpu", threads: int | None = None):
         share_cpu_arena()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
+        options.intra_op_num_threads = threads or cpu_count()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # onnxruntime's own warnings are ours to phrase

@@ -1,0 +1,199 @@
+"""A built corpus, opened: per-head statistics, dependency accuracy, search by context, examples.
+
+Every answer is a `pyarrow.Table` of named columns (`.to_pandas()`, `.to_pylist()`); layers and
+heads are numbered from 0, as the axes of `analyze`'s arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..config import CheckpointError
+from ..errors import UserError
+from .stats import MEASURES, OFFSETS, STATS, Totals
+from .store import CorpusError, Store, read_manifest
+
+log = logging.getLogger(__name__)
+MAX_K = 1000
+HIT_COLUMNS = ("sentence", "text", "position", "token", "word", "score", "pos", "dep", "entity")
+
+
+class Corpus:
+    """A finished corpus folder (`corpus.open(folder)`)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        if self.manifest.get("status") != "complete":
+            raise CorpusError(
+                f"{self.folder} is an unfinished build: run the same build command again to "
+                "finish it"
+            )
+        self._check_model()
+        self.store = Store(self.folder)
+        self._totals: Totals | None = None
+        self._model = None
+
+    @property
+    def size(self) -> int:
+        """How many texts the corpus holds (empty ones skipped)."""
+        return self.manifest["size"]
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def layers(self) -> int:
+        return self.manifest["layers"]
+
+    @property
+    def heads(self) -> int:
+        return self.manifest["heads"]
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"Corpus({str(self.folder)!r}: {m['size']} texts, {m['tokens']} tokens, "
+                f"model {m['model']!r})")  # fmt: skip
+
+    def _check_model(self) -> None:
+        from ..model import version
+
+        try:
+            current = version(self.model)
+        except (CheckpointError, OSError) as e:
+            log.warning("cannot check the model of %s (%s): search needs it", self.folder, e)
+            return
+        if current != self.manifest["model_version"]:
+            raise CorpusError(
+                f"{self.folder} was built by another version of model {self.model!r} (its "
+                f"weights or config have changed since): build the corpus again"
+            )
+
+    @property
+    def totals(self) -> Totals:
+        if self._totals is None:
+            self._totals = self.store.totals()
+        return self._totals
+
+    # --- per head ------------------------------------------------------------------------------
+
+    def head_stats(self, measure: str = "attention") -> pa.Table:
+        """One row per (layer, head): the mean of each statistic (stats.STATS) over every query
+        token of the corpus, for `measure` "attention" or "norm" (see corpus.stats)."""
+        m = _choice("measure", measure, MEASURES)
+        means = self.totals.sums[m] / self.totals.tokens  # [stat, L, H]
+        layer, head = np.divmod(np.arange(self.layers * self.heads), self.heads)
+        return pa.table({"layer": layer, "head": head,
+                         **{s: means[i].ravel() for i, s in enumerate(STATS)}})  # fmt: skip
+
+    def dependency_accuracy(self, measure: str = "attention") -> pa.Table:
+        """One row per (relation, layer, head): the share of the relation's dependents whose
+        most-attended word is their syntactic head (Clark et al. 2019), with the relation's
+        best fixed-offset baseline. Needs a build with annotate=True."""
+        m = _choice("measure", measure, MEASURES)
+        t = self.totals
+        if not self.manifest["settings"]["annotate"]:
+            raise CorpusError("this corpus was built without annotations (annotate=False)")
+        columns: dict[str, list] = {k: [] for k in ("relation", "dependents", "layer", "head",
+                                                     "accuracy", "baseline", "baseline_offset")}  # fmt: skip
+        for relation in sorted(t.dependents):
+            n = t.dependents[relation]
+            best = int(np.argmax(t.at_offset[relation]))
+            for layer, head in np.ndindex(self.layers, self.heads):
+                for key, value in (("relation", relation), ("dependents", n), ("layer", layer),
+                                   ("head", head),
+                                   ("accuracy", t.correct[relation][m, layer, head] / n),
+                                   ("baseline", t.at_offset[relation][best] / n),
+                                   ("baseline_offset", best - OFFSETS)):  # fmt: skip
+                    columns[key].append(value)
+        return pa.table(columns)
+
+    def examples(self, layer: int, head: int, stat: str, k: int = 10,
+                 measure: str = "attention") -> pa.Table:  # fmt: skip
+        """The k texts whose own mean of `stat` at (layer, head) is highest: sentence, text,
+        value, tokens."""
+        layer, head = _index("layer", layer, self.layers), _index("head", head, self.heads)
+        stat = STATS[_choice("stat", stat, STATS)]
+        column = f"{MEASURES[_choice('measure', measure, MEASURES)]}_{stat}"
+        k = _k(k)
+        texts = self.store.table("texts")
+        rows = texts.search().select(["sentence", column]).limit(None).to_arrow()
+        values = rows.column(column).combine_chunks().flatten().to_numpy()
+        values = values.reshape(rows.num_rows, -1)[:, layer * self.heads + head]
+        top = np.argsort(-values, kind="stable")[:k]
+        sentences = rows.column("sentence").to_numpy()[top]
+        found = self._texts(sentences, ["sentence", "text", "tokens"])
+        return pa.table({"sentence": sentences, "text": [found[s]["text"] for s in sentences],
+                         "value": values[top], "tokens": [found[s]["tokens"] for s in sentences]})  # fmt: skip
+
+    # --- by context ----------------------------------------------------------------------------
+
+    def search(self, text: str, position: int, layer: int, k: int = 10,
+               where: str | None = None) -> pa.Table:  # fmt: skip
+        """The k corpus tokens whose layer-`layer` vectors lie nearest (cosine) to token
+        `position` of `text` run through the corpus's model: sentence, text, position, token,
+        word, score (the cosine), pos, dep, entity. `where` filters on those columns first
+        (SQL: "pos = 'NOUN'", "entity = 'GPE'", "word = 'bank'")."""
+        if not isinstance(text, str) or not text.strip():
+            raise UserError("search needs a text")
+        layer, k = _index("layer", layer, self.layers + 1), _k(k)
+        if layer not in self.manifest["vectors_layers"]:
+            built = ", ".join(map(str, self.manifest["vectors_layers"])) or "none"
+            raise CorpusError(f"layer {layer} was not indexed (this corpus has layers {built})")
+        r = self.loaded_model().analyze(text)
+        position = _index("position", position, len(r.tokens))
+        query = r.hidden_states[layer][position]
+        columns = ["sentence", "position", "token", "word", "pos", "dep", "entity", "_distance"]
+        search = (self.store.table("tokens").search(query, vector_column_name=f"v{layer}")
+                  .distance_type("cosine").select(columns).limit(k))  # fmt: skip
+        if where:
+            search = search.where(where, prefilter=True)
+        try:
+            hits = search.to_arrow()
+        except (ValueError, RuntimeError) as e:
+            raise UserError(f"cannot filter by {where!r:.200}: {str(e)[:300]}") from None
+        sentences = hits.column("sentence").to_numpy()
+        found = self._texts(sentences, ["sentence", "text"])
+        score = 1 - hits.column("_distance").to_numpy()
+        table = hits.drop_columns(["_distance"]).append_column("score", pa.array(score))
+        table = table.append_column("text", pa.array([found[s]["text"] for s in sentences]))
+        return table.select(list(HIT_COLUMNS))
+
+    def loaded_model(self):
+        """The corpus's model, loaded on first use (search runs its query through it)."""
+        if self._model is None:
+            from ..model import load
+
+            self._model = load(self.model, variant="fp32", progress=False)
+        return self._model
+
+    def _texts(self, sentences, columns: list[str]) -> dict[int, dict]:
+        if len(sentences) == 0:
+            return {}
+        listed = ", ".join(str(int(s)) for s in set(sentences.tolist()))
+        rows = (self.store.table("texts").search().where(f"sentence IN ({listed})")
+                .select(columns).limit(None).to_arrow().to_pylist())  # fmt: skip
+        return {row["sentence"]: row for row in rows}
+
+
+def _index(name: str, value, size: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= value < size:
+        raise UserError(f"{name} must be a whole number from 0 to {size - 1}, not {value!r:.40}")
+    return int(value)
+
+
+def _choice(name: str, value, choices) -> int:
+    if value not in choices:
+        raise UserError(f"unknown {name} {value!r:.40} (choose from {', '.join(choices)})")
+    return choices.index(value)
+
+
+def _k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        raise UserError(f"k must be a whole number from 1 to {MAX_K}, not {k!r:.40}")
+    return int(k)
