@@ -6,6 +6,7 @@ r = ex.analyze("The cat sat on the mat.", pair=None, head_mask=None)
 r.attentions.shape                # (layers, heads, T, T)
 r.show("head", layer=2, head=5)   # in Jupyter: the app's figure, inline
 bv.head_view(attention, tokens)   # bertviz's call, on transformers' output_attentions
+bv.corpus.build("minilm", "texts.txt", out="corpora/mine")   # a corpus (requirements-scale.txt)
 """
 
 from .analysis import Analysis
@@ -24,4 +25,8 @@ def __getattr__(name: str):
         from . import notebook
 
         return getattr(notebook, name)
+    if name == "corpus":  # its store's libraries are optional: loaded when asked for
+        import importlib
+
+        return importlib.import_module(".corpus", __name__)
     raise AttributeError(f"module 'bertviz_lite' has no attribute {name!r}")

@@ -2,6 +2,8 @@
 
 python -m bertviz_lite analyze --model minilm --text "..." [--pair "..."]   # JSON on stdout
 python -m bertviz_lite export --model minilm [--variant int8]                # build the cache
+python -m bertviz_lite corpus build --model minilm --data texts.txt --out corpora/mine
+python -m bertviz_lite corpus stats corpora/mine                             # a row per head
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import sys
 
 from . import catalog
+from .corpus import cli as corpus_cli
 from .config import CheckpointError
 from .model import VARIANTS, load
 from .runtime import DEVICES
@@ -37,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--pair", default=None, help="second sentence of a pair")
             sub.add_argument("--decimals", type=int, default=4)
     commands.add_parser("models", help="list the catalog")
+    corpus_cli.add_commands(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
 
+    if args.command == "corpus":
+        return corpus_cli.run(args)
     if args.command == "models":
         for entry in catalog.entries().values():
             print(f"{entry.name:10} {entry.title}: {entry.description}")

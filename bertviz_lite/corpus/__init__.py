@@ -10,21 +10,30 @@ c.examples(layer=2, head=5, stat="to_prev")
 
 sources: the data; annotate: spaCy's tags aligned to tokens; stats: the statistics; extract: the
 Extractor both engines run; store: the folder and its tables; build: the engines; queries: the
-opened Corpus. Needs requirements-scale.txt (lancedb; ray for engine="ray").
+opened Corpus; cli: the command line. Needs requirements-scale.txt (lancedb, pyarrow; ray for
+engine="ray"): imported when first used, so the app and the rest of the CLI never load them.
 """
 
+from __future__ import annotations
+
+import importlib
 from pathlib import Path
+from typing import Any
 
-from .build import ENGINES, build
-from .queries import Corpus
-from .sources import NAMED
-from .stats import MEASURES, STATS
-from .store import CorpusError
+# name -> the module that defines it, imported on first use
+_LAZY = {"build": "build", "ENGINES": "build", "Corpus": "queries", "NAMED": "sources",
+         "MEASURES": "stats", "STATS": "stats", "CorpusError": "store"}  # fmt: skip
+__all__ = ["ENGINES", "MEASURES", "NAMED", "STATS", "Corpus", "CorpusError", "build", "open"]
 
 
-def open(folder: str | Path) -> Corpus:
-    """A finished corpus folder; a CorpusError says what is wrong with any other."""
+def open(folder: str | Path) -> Any:
+    """A finished corpus folder (a Corpus); a CorpusError says what is wrong with any other."""
+    from .queries import Corpus
+
     return Corpus(folder)
 
 
-__all__ = ["ENGINES", "MEASURES", "NAMED", "STATS", "Corpus", "CorpusError", "build", "open"]
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
