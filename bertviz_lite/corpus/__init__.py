@@ -9,7 +9,7 @@ c.search("The bank raised rates.", position=2, layer=4, where="pos = 'NOUN'")
 c.examples(layer=2, head=5, stat="to_prev")
 
 sources: the data; annotate: spaCy's tags aligned to tokens; stats: the statistics; extract: the
-Extractor both engines run; store: the folder and its tables; build: the engines; queries: the
+Extractor both engines run; store: the folder and its tables; engines: the build; queries: the
 opened Corpus; cli: the command line. Needs requirements-scale.txt (lancedb, pyarrow; ray for
 engine="ray"): imported when first used, so the app and the rest of the CLI never load them.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 # name -> the module that defines it, imported on first use
-_LAZY = {"build": "build", "ENGINES": "build", "Corpus": "queries", "NAMED": "sources",
+_LAZY = {"build": "engines", "ENGINES": "engines", "Corpus": "queries", "NAMED": "sources",
          "MEASURES": "stats", "STATS": "stats", "CorpusError": "store"}  # fmt: skip
 __all__ = ["ENGINES", "MEASURES", "NAMED", "STATS", "Corpus", "CorpusError", "build", "open"]
 
