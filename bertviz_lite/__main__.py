@@ -14,8 +14,8 @@ import logging
 import sys
 
 from . import catalog
-from .corpus import cli as corpus_cli
 from .config import CheckpointError
+from .corpus import cli as corpus_cli
 from .model import VARIANTS, load
 from .runtime import DEVICES
 

@@ -38,7 +38,7 @@ def test_search_examples_and_dependencies(folder, capsys):
     assert main(["corpus", "search", str(folder), "--text", "A dog sat.", "--position", "3",
                  "--layer", "6", "--k", "2", "--json"]) == 0  # fmt: skip
     hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [h["token"] for h in hits][0] == "sat" and hits[0]["sentence"] == 0
+    assert hits[0]["token"] == "sat" and hits[0]["sentence"] == 0
     assert main(["corpus", "examples", str(folder), "--layer", "1", "--head", "2",
                  "--stat", "entropy", "--k", "1"]) == 0  # fmt: skip
     assert "sentence" in capsys.readouterr().out

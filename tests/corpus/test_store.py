@@ -100,7 +100,7 @@ def test_folders_that_are_not_a_finished_corpus_of_this_model_say_so(tmp_path, c
         bv.corpus.build("minilm", ["A text."], out=tmp_path, progress=False)
     out = tmp_path / "c"
     bv.corpus.build("minilm", ["A text."], out=out, progress=False, annotate=False)
-    with pytest.raises(CorpusError, match="other settings.*annotate"):
+    with pytest.raises(CorpusError, match=r"other settings.*annotate"):
         bv.corpus.build("minilm", ["A text."], out=out, progress=False)
     with pytest.raises(CorpusError, match="not what this corpus was being built from"):
         bv.corpus.build("minilm", ["Another text."], out=out, progress=False, annotate=False)
@@ -123,7 +123,7 @@ def test_a_corpus_of_a_changed_model_says_so(tmp_path, checkpoints):
 
 
 def test_a_corpus_of_empty_texts_only_says_so(tmp_path):
-    with pytest.raises(CorpusError, match="no text.*2 empty"):
+    with pytest.raises(CorpusError, match=r"no text.*2 empty"):
         bv.corpus.build("minilm", ["", " "], out=tmp_path / "c", progress=False)
 
 
