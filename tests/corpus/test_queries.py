@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import TEXTS
 
+import bertviz_lite as bv
 from bertviz_lite.corpus.queries import HIT_COLUMNS
 from bertviz_lite.errors import UserError
 
@@ -117,3 +118,27 @@ def test_size_and_model(built):
 def test_bad_questions_are_answered_in_words(built, call, message):
     with pytest.raises(UserError, match=message):
         call(built)
+
+
+@pytest.mark.slow
+def test_an_indexed_search_keeps_recall_at_10_over_095(tmp_path, monkeypatch, minilm):
+    from bertviz_lite.corpus import store
+    from bertviz_lite.corpus.sources import Source
+
+    monkeypatch.setattr(store, "VECTOR_INDEX_FROM", 1000)
+    texts = [t for _, t in zip(range(120), (t for _, t in Source("amazon")))]
+    c = bv.corpus.build("minilm", texts, out=tmp_path / "c", vectors_layers=(2,), annotate=False,
+                        progress=False)  # fmt: skip
+    assert c.manifest["vector_index"] == "IVF_FLAT" and c.manifest["tokens"] > 1000
+    rows = c.store.table("tokens").search().select(["sentence", "position", "v2"]).limit(None).to_arrow()
+    vectors = rows.column("v2").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    keys = list(zip(rows.column("sentence").to_pylist(), rows.column("position").to_pylist()))
+    recalls = []
+    for i in np.random.default_rng(0).choice(len(keys), 20, replace=False):
+        sentence, position = keys[i]
+        exact = {keys[j] for j in np.argsort(-(unit @ unit[i]))[:10]}
+        hits = c.search(texts[sentence], position, 2, k=10)
+        recalls.append(len(exact & set(zip(hits.column("sentence").to_pylist(),
+                                            hits.column("position").to_pylist()))) / 10)  # fmt: skip
+    assert np.mean(recalls) >= 0.95
