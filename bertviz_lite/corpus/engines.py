@@ -12,9 +12,9 @@ import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .extract import Chunk, ChunkResult, Extractor, Settings, vector_layers
+from .extract import CHUNK_TEXT_CHARS, Chunk, ChunkResult, Extractor, Settings, vector_layers
 from .sources import Source
-from .store import CorpusError, Store
+from .store import CorpusError, Store, read_manifest
 
 log = logging.getLogger(__name__)
 ENGINES = ("local", "ray")
@@ -52,27 +52,31 @@ def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine:
              "data": data if isinstance(data, str) else str(data) if isinstance(data, Path)
              else f"a list of {len(data)} texts"}  # fmt: skip
     store, done = Store.begin(Path(out), settings, shape)
-    pending = _pending(source, chunk_size, done)
-    bar = _progress(source, len(done) * chunk_size, progress and engine == "local")
+    pending = _pending(source, settings, done)
+    bar = _progress(source, progress and engine == "local")
     if engine == "local":
         extractor = Extractor(settings)
         for chunk in pending:
             store.write(extractor.extract(chunk))
             if bar is not None:  # the empty texts passed count as read
-                bar.update(chunk.sentences[-1] + 1 - bar.n)
+                bar.update(max(0, chunk.sentences[-1] + 1 - bar.n))
     else:
         _run_ray(settings, pending, store, workers)
     if bar is not None:
         bar.close()
+    if read_manifest(store.folder)["status"] == "complete" and len(store.chunk_digests()) == len(done):
+        return Corpus(Path(out))  # built already, from the same data: nothing to do
     manifest = store.finish(source.skipped)
     if manifest["skipped"]:
         log.info("%d empty texts skipped", manifest["skipped"])
     return Corpus(Path(out))
 
 
-def _pending(source: Source, size: int, done: dict[int, str]) -> Iterator[Chunk]:
-    """The chunks of `source` not yet done; a done one must hold the texts it held before."""
-    index, sentences, texts = 0, [], []
+def _pending(source: Source, settings: Settings, done: dict[int, str]) -> Iterator[Chunk]:
+    """The chunks of `source` not yet done; a done one must hold the texts it held before.
+    Chunks end where the data says (counts and lengths of texts), so a resumed build cuts the
+    data where the first run did."""
+    index, sentences, texts, chars = 0, [], [], 0
 
     def chunk() -> Chunk | None:
         c = Chunk(index, sentences, texts)
@@ -88,20 +92,21 @@ def _pending(source: Source, size: int, done: dict[int, str]) -> Iterator[Chunk]
     for sentence, text in source:
         sentences.append(sentence)
         texts.append(text)
-        if len(texts) == size:
+        chars += min(len(text), CHUNK_TEXT_CHARS)
+        if len(texts) == settings.chunk_size or chars >= settings.chunk_chars:
             if (c := chunk()) is not None:
                 yield c
-            index, sentences, texts = index + 1, [], []
+            index, sentences, texts, chars = index + 1, [], [], 0
     if texts and (c := chunk()) is not None:
         yield c
 
 
-def _progress(source: Source, start: int, show: bool):
+def _progress(source: Source, show: bool):
     if not show:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=source.total, initial=start, unit=" texts", desc="corpus", smoothing=0.1)
+    return tqdm(total=source.total, unit=" texts", desc="corpus", smoothing=0.1)
 
 
 def _run_ray(settings: Settings, pending: Iterator[Chunk], store: Store, workers: int | None):

@@ -20,7 +20,12 @@ from ..analysis import unit_labels, word_spans
 from .stats import MEASURES, STATS, Totals
 
 MAX_BATCH = 32
-MAP_BUDGET = 1 << 20  # a batch holds at most this many T×T cells (per layer and head)
+# A batch holds at most this many T×T cells per layer and head: two 512-token texts (MiniLM's
+# maps for them: 151 MB), 32 of 90 tokens.
+MAP_BUDGET = 1 << 19
+
+
+CHUNK_TEXT_CHARS = 3_000  # what one text counts toward Settings.chunk_chars, at most
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,10 @@ class Settings:
     vectors_layers: tuple[int, ...] | None = None  # hidden-state layers indexed; None: all
     annotate: bool = True
     chunk_size: int = 256
+    # A chunk also ends once its texts reach this many characters (a long text counts as at most
+    # CHUNK_TEXT_CHARS): 256 short reviews or ~17 news articles, ~10k tokens either way, so a
+    # chunk's rows stay ~100 MB with MiniLM's vectors at every layer.
+    chunk_chars: int = 40_000
 
     def as_dict(self) -> dict:
         d = asdict(self)
