@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ..config import CheckpointError
@@ -83,6 +84,9 @@ def run(args) -> int:
             table = c.examples(args.layer, args.head, args.stat, args.k, args.measure)
     except (CorpusError, UserError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ConnectionError as e:  # ray.init: RAY_ADDRESS names a cluster it cannot reach
+        print(f"error: {e} (RAY_ADDRESS={os.environ.get('RAY_ADDRESS')!r})", file=sys.stderr)
         return 2
     show(table.to_pylist(), args.json)
     return 0

@@ -9,6 +9,7 @@ which writes them: one writer, so resuming works the same for both engines.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine:
             if bar is not None:  # the empty texts passed count as read
                 bar.update(max(0, chunk.sentences[-1] + 1 - bar.n))
     else:
-        _run_ray(settings, pending, store, workers)
+        _run_ray(settings, pending, store, workers, Path(out))
     if bar is not None:
         bar.close()
     if read_manifest(store.folder)["status"] == "complete" and len(store.chunk_digests()) == len(done):
@@ -109,11 +110,25 @@ def _progress(source: Source, show: bool):
     return tqdm(total=source.total, unit=" texts", desc="corpus", smoothing=0.1)
 
 
-def _run_ray(settings: Settings, pending: Iterator[Chunk], store: Store, workers: int | None):
+def _runtime_env(out: Path) -> dict | None:
+    """On the cluster RAY_ADDRESS names, the workers run from a copy of this project (the
+    package and models/, its task adapters): what they need beyond the requirements, which must
+    be installed there. A local Ray's workers import it from here."""
+    if not os.environ.get("RAY_ADDRESS"):
+        return None
+    root = Path(__file__).resolve().parents[2]
+    excludes = [".git", ".venv", "tests", "benchmarks", "assets", "*.onnx"]
+    if out.resolve().is_relative_to(root):
+        excludes.append(str(out.resolve().relative_to(root)))
+    return {"working_dir": str(root), "excludes": excludes}
+
+
+def _run_ray(settings: Settings, pending: Iterator[Chunk], store: Store, workers: int | None,
+             out: Path):  # fmt: skip
     import ray
 
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)  # RAY_ADDRESS, when set, is used
+        ray.init(include_dashboard=False, log_to_driver=False, runtime_env=_runtime_env(out))
     cpus = int(ray.cluster_resources().get("CPU", 1))
     # An actor pool holding every CPU starves Ray Data's own tasks: one CPU stays free.
     workers = workers or max(1, cpus - 1)
