@@ -155,12 +155,12 @@ class Loop:
 
 
 def build(texts: list[str], out: Path, stats_only: bool,
-          layers: tuple[int, ...] | None = None) -> Corpus:  # fmt: skip
+          layers: tuple[int, ...] | None = None, variant: str = "fp32") -> Corpus:  # fmt: skip
     import bertviz_lite.corpus as corpus
 
     annotate, layers = not stats_only and layers is None, () if stats_only else layers
     return corpus.build(MODEL, texts, out=out, vectors_layers=layers, annotate=annotate,
-                        progress=False)  # fmt: skip
+                        progress=False, variant=variant)  # fmt: skip
 
 
 def child_build(kind: str, n: int, out: str) -> None:
@@ -240,15 +240,17 @@ def run(sizes: Sizes) -> str:
     texts = list(itertools.islice(named_texts("amazon"), sizes.texts))
     warm = list(itertools.islice(named_texts("nyt"), sizes.warmup))
     loaded = bv.load(MODEL, progress=False, threads=threads)
+    loaded_int8 = bv.load(MODEL, progress=False, threads=threads, variant="int8")
     loop = Loop(loaded, threads)
     r: dict = {"threads": threads, "timed": {}, "store": {}, "searches": {},
                "tokens": sum(len(loaded.tokenizer.encode(t)) for t in texts)}  # fmt: skip
     parts = {"run": (runtime.Session, "run_into"), "reduce": (stats.Totals, "add_text"),
-             "batch": (model_module.LoadedModel, "analyze_batch"),
-             "measures": (stats, "measures"), "token_values": (stats, "token_values")}  # fmt: skip
+             "batch": (model_module.LoadedModel, "analyze_encodings"),
+             "measures": (stats, "measures"), "text_sums": (stats, "text_sums")}  # fmt: skip
     load = model_module.load  # the builds and searches get the model loaded: no load is timed
     preloaded = mock.patch.object(model_module, "load", lambda name, *args, **kwargs: (
-        loaded if name == MODEL else load(name, *args, **kwargs)))  # fmt: skip
+        {"fp32": loaded, "int8": loaded_int8}[kwargs.get("variant", "fp32")] if name == MODEL
+        else load(name, *args, **kwargs)))  # fmt: skip
     shapes, arrays = [], model_module.batch_arrays
     record = lambda *a: (shapes.append((x := arrays(*a))["input_ids"].shape), x)[1]  # noqa: E731
     with tempfile.TemporaryDirectory(prefix="corpus-bench-") as tmp, preloaded:
@@ -258,19 +260,25 @@ def run(sizes: Sizes) -> str:
         time.sleep(PAUSE_S)
         build(warm, scratch / "warm-stats", True)
         build(warm, scratch / "warm-full", False)
+        build(warm, scratch / "warm-int8", True, variant="int8")
         with timed_parts({"reduce": parts["reduce"]}) as loop_spent, phase("loop", timed):
             reference = loop.run(texts)
         log(f"loop: {timed['loop'][0]:.1f} s; the stats-only build")
         with (timed_parts(parts) as spent, phase("stats", timed),
               mock.patch.object(model_module, "batch_arrays", record)):  # fmt: skip
             ours = build(texts, scratch / "stats", True)
-        log(f"stats-only build: {timed['stats'][0]:.1f} s; the full build")
+        log(f"stats-only build: {timed['stats'][0]:.1f} s; the same in int8")
+        with phase("int8", timed):
+            fast = build(texts, scratch / "int8", True, variant="int8")
+        log(f"int8 stats-only build: {timed['int8'][0]:.1f} s; the full build")
         with phase("full", timed):
             full = build(texts, scratch / "full", False)
         log(f"full build: {timed['full'][0]:.1f} s")
         means = [t.sums / t.tokens for t in (ours.totals, reference)]  # [measure, stat, L, H]
         r["diffs"] = [float(np.abs(means[0][m] - means[1][m]).max()) for m in range(2)]
         r["agreed"] = ours.totals.tokens == reference.tokens and max(r["diffs"]) <= AGREE
+        drift = np.abs(fast.totals.sums / fast.totals.tokens - means[0])  # [measure, stat, L, H]
+        r["int8_drift"] = {s: float(drift[0, i].max()) for i, s in enumerate(stats.STATS)}
         for name, c in (("stats", ours), ("full", full)):
             r["store"][name] = (folder_bytes(scratch / name), c.size, c.manifest["tokens"])
         log("peak memory: builds in child processes")
@@ -309,6 +317,7 @@ def report(sizes: Sizes, r: dict) -> str:
         True: "met", False: "missed"}  # fmt: skip
     runs = {"loop": "transformers eager loop (sorted, batch 32, output_attentions, add_text)",
             "stats": "ours, stats only (vectors_layers=(), annotate=False)",
+            "int8": "ours, stats only, int8 (approximate: drift below)",
             "full": "ours, full build (every layer's vectors, spaCy)"}  # fmt: skip
     out = [f"# Corpus build: {MODEL}, {n} amazon texts, {r['threads']} threads", "",
            f"CPU: {info.get('CPU', 'unknown')}; {info['CPUs available to this process']} CPUs "
@@ -327,6 +336,8 @@ def report(sizes: Sizes, r: dict) -> str:
             f"- agreement: {'passed' if r['agreed'] else 'FAILED'}: max |Δ| of the per-head "
             f"means, attention {diffs[0]:.2e}, norm {diffs[1]:.2e} (limit {AGREE:g})",
             f"- ≥ 2× the loop (stats-only build): {ratio:.2f}×, {met[ratio >= 2]}",
+            "- int8's drift from the fp32 build (max |Δ| of a head's mean, attention): " + ", ".join(
+                f"{k} {v:.3f}" for k, v in r["int8_drift"].items()),
             f"- ≥ 100 texts/s: stats-only {rate['stats']:.0f}, {met[rate['stats'] >= 100]}; full "
             f"build {rate['full']:.0f}, {met[rate['full'] >= 100]}",
             f"- padding: the loop ran {r['padding']['loop']}; the stats-only build "
@@ -336,11 +347,11 @@ def report(sizes: Sizes, r: dict) -> str:
     out += table(["part", "seconds", "share"], [[part, f"{s:.2f}", f"{s / stats_s:.0%}"] for (
         part, s) in (
         ("onnxruntime run (Session.run_into)", spent["run"]),
-        ("rest of analyze_batch (tokenise, pad, copy each text's arrays)",
+        ("rest of analyze_encodings (pad, copy each text's arrays)",
          spent["batch"] - spent["run"]),
         ("NumPy reduction (Totals.add_text)", spent["reduce"]),
         ("… of which the norm-weighted maps (stats.measures)", spent["measures"]),
-        ("… of which the per-token statistics (stats.token_values)", spent["token_values"]),
+        ("… of which the statistics' sums (stats.text_sums)", spent["text_sums"]),
         ("the rest (lengths, rows, tables, LanceDB writes, compaction, indexes)",
          stats_s - spent["batch"] - spent["reduce"]))])  # fmt: skip
     out += [f"An export returning per-head reductions instead of maps could save at most the "

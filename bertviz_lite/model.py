@@ -164,7 +164,11 @@ class LoadedModel:
         unknown = set(extra) - set(EXTRAS)
         if unknown:
             raise ValueError(f"unknown extra {sorted(unknown)} (choose from {', '.join(EXTRAS)})")
-        encodings = [self.tokenizer.encode(text, pair) for text, pair in items]
+        return self.analyze_encodings([self.tokenizer.encode(t, p) for t, p in items], head_mask, extra)
+
+    def analyze_encodings(self, encodings: list[Encoding], head_mask=None,
+                          extra: Sequence[str] = ()) -> list[Analysis]:  # fmt: skip
+        """`analyze_batch` for inputs already encoded by this model's tokenizer."""
         arrays = batch_arrays(encodings, self.config.pad_token_id, self.session.inputs)
         arrays["head_mask"] = self.head_mask(head_mask, len(encodings))
         c = self.config

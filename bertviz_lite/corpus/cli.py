@@ -36,6 +36,8 @@ def add_commands(commands) -> None:
     build.add_argument("--no-annotate", action="store_true", help="no spaCy tags")
     build.add_argument("--chunk-size", type=int, default=256)
     build.add_argument("--workers", type=int, default=None, help="Ray actors")
+    build.add_argument("--variant", choices=("fp32", "int8"), default="fp32",
+                       help="int8: faster, and its attention drifts from the model's own")  # fmt: skip
     stats = sub.add_parser("stats", help="per-head statistics (a row per layer and head)")
     stats.add_argument("folder")
     stats.add_argument("--measure", choices=("attention", "norm"), default="attention")
@@ -69,7 +71,8 @@ def run(args) -> int:
             c = build(args.model, args.data, args.out, engine=args.engine,
                       vectors_layers=_layers(args.vectors_layers),
                       annotate=not args.no_annotate, column=args.column,
-                      chunk_size=args.chunk_size, workers=args.workers)  # fmt: skip
+                      chunk_size=args.chunk_size, workers=args.workers,
+                      variant=args.variant)  # fmt: skip
             m = c.manifest
             print(f"{c.folder}: {m['size']} texts ({m['skipped']} empty skipped), "
                   f"{m['tokens']} tokens, model {m['model']}")  # fmt: skip

@@ -24,7 +24,7 @@ ENGINES = ("local", "ray")
 def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine: str = "local",
           vectors_layers: Sequence[int] | None = None, annotate: bool = True,
           progress: bool = True, chunk_size: int = 256, column: str = "text",
-          workers: int | None = None):  # fmt: skip
+          workers: int | None = None, variant: str = "fp32"):  # fmt: skip
     """Build (or finish building) the corpus of `data` under `model` in folder `out`, and open it.
 
     data: a list of str; a .txt (a text per line), .jsonl (`column` field), .csv (`column`
@@ -32,12 +32,15 @@ def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine:
     layers whose token vectors `search` can use (None: every one, 0 the embeddings; (): none).
     annotate: tag words with spaCy (part of speech, dependencies, entities). Run again after an
     interruption with the same arguments, it resumes. workers: Ray actors (default: one per CPU
-    of the cluster but one, each of one CPU).
+    of the cluster but one, each of one CPU). variant: "fp32", the model's own attention, or
+    "int8", faster and approximate (its drift: models/drift.json, `python -m benchmarks.drift`).
     """
     from ..config import read_config
     from ..model import locate, version
     from .queries import Corpus
 
+    if variant not in ("fp32", "int8"):
+        raise ValueError(f"variant must be fp32 or int8, not {variant!r:.40}")
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
@@ -45,7 +48,7 @@ def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine:
     source = Source(data, column)
     config = read_config(locate(model)[1])
     layers = vector_layers(vectors_layers, config.num_hidden_layers)
-    settings = Settings(str(model), "fp32", None if vectors_layers is None else layers,
+    settings = Settings(str(model), variant, None if vectors_layers is None else layers,
                         bool(annotate), chunk_size)  # fmt: skip
     shape = {"model": str(model), "model_version": version(model), "layers":
              config.num_hidden_layers, "heads": config.num_attention_heads,

@@ -183,7 +183,8 @@ class Corpus:
         if self._model is None:
             from ..model import load
 
-            self._model = load(self.model, variant="fp32", progress=False)
+            variant = self.manifest["settings"]["variant"]  # the vectors' own
+            self._model = load(self.model, variant=variant, progress=False)
         return self._model
 
     def _texts(self, sentences, columns: list[str]) -> dict[int, dict]:

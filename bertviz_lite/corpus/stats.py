@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import xlogy
 
 from ..analysis import merge_to_words, norm_weighted
 
@@ -43,19 +42,23 @@ def measures(attentions: np.ndarray, value_norms: np.ndarray) -> np.ndarray:
     return np.stack([attentions, norm_weighted(attentions, value_norms, normalise=True)])
 
 
-def token_values(maps: np.ndarray, cls: np.ndarray, sep: np.ndarray, punct: np.ndarray) -> np.ndarray:
-    """float32 [stat, ..., T]: each statistic of each query token of maps [..., T, T]; cls, sep
-    and punct are bool [T] masks of the positions they name."""
-    t = maps.shape[-1]
-    prev = np.zeros(maps.shape[:-1], np.float32)
-    prev[..., 1:] = np.diagonal(maps, offset=-1, axis1=-2, axis2=-1)
-    following = np.zeros(maps.shape[:-1], np.float32)
-    following[..., : t - 1] = np.diagonal(maps, offset=1, axis1=-2, axis2=-1)
+def text_sums(maps: np.ndarray, first: int | None, seps: np.ndarray, punct: np.ndarray) -> np.ndarray:
+    """float64 [stat, ...]: each statistic summed over the query tokens (rows) of maps
+    [..., T, T]: the column masses of [CLS] (position `first`), of the [SEP] positions `seps`
+    and of punctuation (bool [T] `punct`); the diagonals; the rows' entropies."""
+    columns = maps.sum(-2, dtype=np.float64)  # [..., T]: all the mass each token receives
     return np.stack([
-        maps[..., cls].sum(-1), maps[..., sep].sum(-1),
-        np.diagonal(maps, axis1=-2, axis2=-1), prev, following,
-        maps[..., punct].sum(-1), -xlogy(maps, maps).sum(-1),
+        columns[..., first] if first is not None else np.zeros(maps.shape[:-2]),
+        columns[..., seps].sum(-1),
+        *(np.trace(maps, offset, axis1=-2, axis2=-1, dtype=np.float64) for offset in (0, -1, 1)),
+        columns[..., punct].sum(-1), -entropy_terms(maps).sum((-2, -1), dtype=np.float64),
     ])  # fmt: skip
+
+
+def entropy_terms(p: np.ndarray) -> np.ndarray:
+    """p·log p, 0 where p is 0 (scipy's xlogy, 3× faster: p·log max(p, 1e-30) is p·log p for
+    every p > 0 a float32 holds above 1e-30, and 0 for p = 0)."""
+    return p * np.log(np.maximum(p, np.float32(1e-30)))
 
 
 def head_predictions(words: np.ndarray, dependents: np.ndarray, special: np.ndarray) -> np.ndarray:
@@ -88,22 +91,17 @@ class Totals:
                  arcs: Sequence[tuple[int, int, str]] = ()) -> np.ndarray:  # fmt: skip
         """Add one text (its analysis's arrays); returns its own means, float32 [measure, stat,
         layers, heads], for the corpus's per-text table."""
-        special = np.array([w is None for w in word_ids])
-        cls = np.zeros_like(special)
-        first = int(np.argmax(special)) if special.any() else None
-        if first is not None:
-            cls[first] = True
-        sep = special & ~cls
+        special = [i for i, w in enumerate(word_ids) if w is None]
+        first, seps = (special[0], np.array(special[1:], int)) if special else (None, np.array([], int))
         punct = np.array([w is not None and is_punctuation(t) for t, w in zip(tokens, word_ids)])
         maps = measures(attentions, value_norms)
-        values = token_values(maps, cls, sep, punct)  # [stat, measure, L, H, T]
-        text_sums = values.sum(-1, dtype=np.float64).transpose(1, 0, 2, 3)
-        self.sums += text_sums
+        sums = text_sums(maps, first, seps, punct).transpose(1, 0, 2, 3)  # [measure, stat, L, H]
+        self.sums += sums
         self.tokens += len(tokens)
         if arcs:
             special_units = np.array([word_ids[unit[0]] is None for unit in units])
             self._add_arcs(maps, units, special_units, arcs)
-        return (text_sums / len(tokens)).astype(np.float32)
+        return (sums / len(tokens)).astype(np.float32)
 
     def _add_arcs(self, maps: np.ndarray, units, special_units: np.ndarray, arcs) -> None:
         words = merge_to_words(maps, units)  # [measure, L, H, U, U]
