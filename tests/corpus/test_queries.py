@@ -129,7 +129,7 @@ def test_an_indexed_search_keeps_recall_at_10_over_095(tmp_path, monkeypatch, mi
     texts = [t for _, t in zip(range(120), (t for _, t in Source("amazon")))]
     c = bv.corpus.build("minilm", texts, out=tmp_path / "c", vectors_layers=(2,), annotate=False,
                         progress=False)  # fmt: skip
-    assert c.manifest["vector_index"] == "IVF_FLAT" and c.manifest["tokens"] > 1000
+    assert c.manifest["vector_index"] == "IVF_SQ" and c.manifest["tokens"] > 1000
     rows = c.store.table("tokens").search().select(["sentence", "position", "v2"]).limit(None).to_arrow()
     vectors = rows.column("v2").combine_chunks().flatten().to_numpy().reshape(rows.num_rows, -1)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
