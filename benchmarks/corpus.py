@@ -165,7 +165,7 @@ def build(texts: list[str], out: Path, stats_only: bool,
 
 def child_build(kind: str, n: int, out: str) -> None:
     """In a child process: one build of the first n texts; prints its peak memory (VmHWM, kB)
-    before the store's finish (compaction, indexes) and at the end, as JSON."""
+    before the store's finish (its indexes) and at the end, as JSON."""
     from bertviz_lite.corpus.store import Store
 
     def hwm() -> int:
@@ -331,7 +331,7 @@ def report(sizes: Sizes, r: dict) -> str:
     out += ["Both sides compute both measures of every statistic for every text with the same "
             f"`Totals.add_text` (the loop's took {spent['loop_reduce']:.2f} s; its value norms "
             "from hooks, through the d×d factor of W_O^h our graph uses, not a costlier formula); "
-            "the build also writes, compacts and indexes its LanceDB tables inside its time. "
+            "the build also writes and indexes its LanceDB tables inside its time. "
             "Other processes' CPU: what the rest of the machine used meanwhile (/proc/stat).", "",
             f"- agreement: {'passed' if r['agreed'] else 'FAILED'}: max |Δ| of the per-head "
             f"means, attention {diffs[0]:.2e}, norm {diffs[1]:.2e} (limit {AGREE:g})",
@@ -352,13 +352,13 @@ def report(sizes: Sizes, r: dict) -> str:
         ("NumPy reduction (Totals.add_text)", spent["reduce"]),
         ("… of which the norm-weighted maps (stats.measures)", spent["measures"]),
         ("… of which the statistics' sums (stats.text_sums)", spent["text_sums"]),
-        ("the rest (lengths, rows, tables, LanceDB writes, compaction, indexes)",
+        ("the rest (lengths, rows, tables, LanceDB writes, indexes)",
          stats_s - spent["batch"] - spent["reduce"]))])  # fmt: skip
     out += [f"An export returning per-head reductions instead of maps could save at most the "
             f"reduction's {spent['reduce'] / stats_s:.0%} of the build (less the graph's own cost "
             "of reducing), plus part of the map copies.", "", "## Peak memory", "",
             "Each build in a child process of its own (VmHWM: the whole process, libraries and "
-            "model included), and its peak before the store's finish (compaction, indexes).",
+            "model included), and its peak before the store's finish (its indexes).",
             ""]  # fmt: skip
     memory = r["memory"]
     out += table(["build", *(f"{k} texts" for k in sizes.memory)], [
