@@ -77,6 +77,7 @@ class Store:
 
         self.folder = Path(folder)
         self.db = lancedb.connect(str(self.folder / "lance"))
+        self._reopened = False  # by a write: corpus.json says "building" again
 
     def table(self, name: str):
         return self.db.open_table(name) if name in self.db.list_tables().tables else None
@@ -126,7 +127,13 @@ class Store:
                 table.delete(keep)
 
     def write(self, result: ChunkResult) -> None:
-        """Adds one chunk's rows; the chunks row last, as the mark that the chunk is done."""
+        """Adds one chunk's rows; the chunks row last, as the mark that the chunk is done. A
+        finished corpus that gets more texts says "building" again until it is finished."""
+        if not self._reopened:
+            manifest = read_manifest(self.folder)
+            if manifest["status"] == "complete":
+                write_manifest(self.folder, {**manifest, "status": "building"})
+            self._reopened = True
         record = pa.table({"chunk": [result.index], "digest": [result.digest],
                            "texts": [result.texts.num_rows], "tokens": [result.tokens.num_rows],
                            "totals": [result.totals.to_bytes()]}, schema=CHUNKS)  # fmt: skip

@@ -134,3 +134,22 @@ def test_a_long_text_is_cut_as_analyze_cuts_it(tmp_path, minilm):
     r = minilm.analyze(text)
     assert row["truncated"] and row["tokens"] == len(r.tokens) == minilm.config.max_tokens
     assert len(row["text"]) < 3000 and text.startswith(row["text"])
+
+
+def test_a_finished_corpus_given_more_texts_is_unfinished_until_it_is_finished(tmp_path,
+                                                                               monkeypatch):
+    texts = ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
+    out = tmp_path / "c"
+    settings = dict(chunk_size=2, progress=False, annotate=False, vectors_layers=())
+    assert bv.corpus.build("minilm", texts[:4], out=out, **settings).size == 4
+
+    def killed(self, skipped):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "finish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        bv.corpus.build("minilm", texts, out=out, **settings)
+    with pytest.raises(CorpusError, match="unfinished build"):
+        bv.corpus.open(out)
+    monkeypatch.undo()
+    assert bv.corpus.build("minilm", texts, out=out, **settings).size == 6
