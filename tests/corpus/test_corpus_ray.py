@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TEXTS
+from corpus_texts import TEXTS
 
 import bertviz_lite as bv
 

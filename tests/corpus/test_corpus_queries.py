@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TEXTS
+from corpus_texts import TEXTS
 
 import bertviz_lite as bv
 from bertviz_lite.corpus.queries import HIT_COLUMNS

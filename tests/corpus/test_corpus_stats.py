@@ -8,7 +8,7 @@ import unicodedata
 
 import numpy as np
 import pytest
-from conftest import TEXTS
+from corpus_texts import TEXTS
 
 from bertviz_lite.corpus.stats import MEASURES, OFFSETS, STATS, Totals, is_punctuation
 
