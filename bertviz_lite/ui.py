@@ -157,8 +157,12 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 parts = None if c.redraws is None else frozenset(c.redraws)
                 widget = i[c.name]
                 # .input/.release, not .change: a restored link or an example sets these too,
-                # and must not fire redraws that race the one the person asked for.
-                trigger = widget.release if isinstance(widget, gr.Slider) else widget.input
+                # and must not fire redraws that race the one the person asked for. A slider
+                # also redraws on .input: its number box's Enter and its arrow keys fire no
+                # release (always_last keeps a drag's stream of them to one redraw).
+                trigger = _either(widget.release, widget.input) if isinstance(
+                    widget, gr.Slider) else _either(widget.input, widget.submit) if isinstance(
+                    widget, gr.Number) else widget.input  # fmt: skip
                 page.on(trigger, _redraw(view.name, parts), outs, api_visibility="private",
                         trigger_mode="always_last", show_progress="hidden")  # fmt: skip
             if view.action:
@@ -268,6 +272,15 @@ def _opener(name: str) -> Callable[..., dict[str, Any]]:
                                                      visible=True)}  # fmt: skip
 
     return opened
+
+
+def _either(*triggers) -> Callable:
+    """One event for several triggers, wired like a single trigger's listener."""
+
+    def listen(fn, **options):
+        return gr.on(list(triggers), fn, **options)
+
+    return listen
 
 
 def _clicker(name: str) -> Callable[..., dict[str, Any]]:

@@ -200,6 +200,26 @@ def test_first_visit_shows_an_analysed_example(server, page):
     assert "text=This+movie" in page.url
 
 
+def test_enter_and_arrow_keys_redraw(server, page):
+    """A head typed in the slider's box and Enter, or the slider's arrow keys, redraw at once
+    (before, the old head stayed drawn until focus left the box)."""
+    page.goto(server)
+    title = "document.querySelector('#head-plot .gtitle')?.textContent"
+    page.wait_for_function(f"{title}?.includes('head 1')", timeout=180_000)
+    box = page.get_by_label("number input for Head")
+    box.fill("5")
+    box.press("Enter")
+    page.wait_for_function(f"{title}?.includes('head 5')", timeout=30_000)
+    assert box.evaluate("b => document.activeElement === b")  # drawn with the focus still there
+    slider = page.get_by_label("range slider for Head")
+    slider.focus()
+    slider.press("ArrowRight")
+    page.wait_for_function(f"{title}?.includes('head 6')", timeout=30_000)
+    slider.press("ArrowLeft")
+    slider.press("ArrowLeft")
+    page.wait_for_function(f"{title}?.includes('head 4')", timeout=30_000)
+
+
 def test_the_model_menu_shows_its_own_prediction_box(server, page):
     """Picking a model shows the box of its task and analyses the text with it; Analyze then
     fills the same box without touching the boxes' visibility."""
