@@ -163,8 +163,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 trigger = _either(widget.release, widget.input) if isinstance(
                     widget, gr.Slider) else _either(widget.input, widget.submit) if isinstance(
                     widget, gr.Number) else widget.input  # fmt: skip
-                page.on(trigger, _redraw(view.name, parts), outs, api_visibility="private",
-                        trigger_mode="always_last", show_progress="hidden")  # fmt: skip
+                page.on(trigger, _redraw(view.name, parts), [*outs, "notes"],
+                        api_visibility="private", trigger_mode="always_last",
+                        show_progress="hidden")  # fmt: skip
             if view.action:
                 page.on(actions[view.name].click, _redraw(view.name, None), outs, long=True,
                         api_visibility="private")  # fmt: skip
@@ -255,9 +256,18 @@ def _analyzer(drawn: list[str], boxes: bool = False, if_any: bool = False) -> Ca
 # passes every input by name.
 def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, Any]]:
     def redraw(**values) -> dict[str, Any]:
-        return events.render(state_of(values), name, parts)
+        try:
+            return events.render(state_of(values), name, parts)
+        except UserError as e:
+            return _does_not_apply(name, e)
 
     return redraw
+
+
+def _does_not_apply(name: str, e: UserError) -> dict[str, Any]:
+    """A view that does not apply to this model (fill the mask, a classifier) says why, as a
+    note, not an error toast."""
+    return {"notes": gr.update(value=f"{VIEWS[name].title}: {e}", visible=True)}
 
 
 def _opener(name: str) -> Callable[..., dict[str, Any]]:
@@ -267,9 +277,8 @@ def _opener(name: str) -> Callable[..., dict[str, Any]]:
             return {"view": name}
         try:
             return {"view": name, **events.render(state, name)}
-        except UserError as e:  # a view that does not apply to this model says why, as a note
-            return {"view": name, "notes": gr.update(value=f"{VIEWS[name].title}: {e}",
-                                                     visible=True)}  # fmt: skip
+        except UserError as e:
+            return {"view": name, **_does_not_apply(name, e)}
 
     return opened
 

@@ -220,6 +220,21 @@ def test_enter_and_arrow_keys_redraw(server, page):
     page.wait_for_function(f"{title}?.includes('head 4')", timeout=30_000)
 
 
+def test_a_tab_that_does_not_apply_says_why_without_an_error(server, page):
+    """Fill the mask on a classifier: the tab and its own controls say why in the notes; no
+    error toast (moving its layer slider raised one)."""
+    page.goto(f"{server}?{urlencode({'text': 'A fine film.', 'model': 'sentiment', 'view': 'fill'})}")
+    notes = "document.querySelector('#notes textarea')?.value"
+    said = "Fill the mask: sentiment is not a masked-LM model"
+    page.wait_for_function(f"{notes}?.includes('{said}')", timeout=120_000)
+    slider = page.get_by_label("range slider for Attention at layer")
+    slider.focus()
+    slider.press("ArrowLeft")
+    page.wait_for_timeout(3000)
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+    assert said in page.locator("#notes textarea").input_value()
+
+
 def test_the_model_menu_shows_its_own_prediction_box(server, page):
     """Picking a model shows the box of its task and analyses the text with it; Analyze then
     fills the same box without touching the boxes' visibility."""

@@ -36,7 +36,7 @@ def layer_similarity(model: Analysis, base: Analysis) -> np.ndarray:
     return np.array([linear_cka(a, b) for a, b in zip(model.hidden_states, base.hidden_states)])
 
 
-AUTO = "its base"
+AUTO = "its counterpart"  # a task model's base; a base's first task model
 
 
 def counterpart(name: str) -> str:
@@ -49,6 +49,17 @@ def counterpart(name: str) -> str:
     same = [e.name for e in known.values() if e.checkpoint == me.checkpoint and e.name != name]
     bases = [n for n in same if not known[n].adapter]
     return (bases or same or [name])[0] if me.adapter else (same or [name])[0]
+
+
+def _role(name: str, other: str) -> str:
+    """What the other model is to this one, where the catalog says: " (its base)", " (its task
+    model)", or nothing."""
+    known = entries()
+    me, it = known.get(name), known.get(other)
+    if me is None or it is None or me.checkpoint != it.checkpoint:
+        return ""
+    return " (its base)" if me.adapter and not it.adapter else (
+        " (its task model)" if it.adapter and not me.adapter else "")  # fmt: skip
 
 
 def _grid(change: np.ndarray, title: str) -> go.Figure:
@@ -78,9 +89,9 @@ def _cka(similarity: np.ndarray) -> go.Figure:
 class CompareView(View):
     name = "compare"
     title = "What fine-tuning changed"
-    intro = ("The same input through this model and another (a task model against its base): "
-             "how much each head's attention moved, one head's change, and how alike the token "
-             "vectors stay per layer.")  # fmt: skip
+    intro = ("The same input through this model and another: how much each head's attention "
+             "moved, one head's change, and how alike the token vectors stay per layer. Its "
+             "counterpart: a task model's base, or a base model's first task model.")  # fmt: skip
     controls = (
         Control("against", "Compare with", "radio", AUTO, choices=lambda shape: [AUTO, *names()]),
         Control("delta_layer", "Layer", "slider", "layers", low=1, high="layers",
@@ -100,16 +111,20 @@ class CompareView(View):
     ) -> dict[str, Any]:
         r = ctx.analysis
         against = counterpart(state.model) if state.against == AUTO else state.against
+        if against == state.model:  # a model of its own, with no base or task model beside it
+            raise UserError(f"{state.model} has no base or task model here to compare with: "
+                            "pick another model under \"Compare with\".")  # fmt: skip
         other = ctx.through(against)
         delta, change = attention_change(r, other)
         layer, head = state.delta_layer - 1, state.delta_head - 1
         m = Matrix(values=delta[layer, head], rows=r.tokens, cols=r.tokens,
                    row_segments=r.encoding.type_ids, col_segments=r.encoding.type_ids)  # fmt: skip
-        title = f"layer {layer + 1}, head {head + 1}: {state.model} − {against}"
+        role = _role(state.model, against)
+        title = f"layer {layer + 1}, head {head + 1}: {state.model} − {against}{role}"
         out = {"delta": heatmap(m, title, diverging=True)}
         if parts is None or "grid" in parts:
             top = np.unravel_index(change.argmax(), change.shape)
-            out["grid"] = _grid(change, f"{state.model} against {against}: most changed "
+            out["grid"] = _grid(change, f"{state.model} against {against}{role}: most changed "
                                         f"L{top[0] + 1}H{top[1] + 1}")  # fmt: skip
         if parts is None or "similarity" in parts:
             out["similarity"] = _cka(layer_similarity(r, other))

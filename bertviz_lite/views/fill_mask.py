@@ -85,7 +85,8 @@ class FillMaskView(View):
         r = ctx.analysis
         model = ctx.model
         if model.task != "masked-lm":
-            raise UserError("Fill the mask needs a masked-LM model: pick MiniLM masked LM.")
+            raise UserError(f"{state.model} is not a masked-LM model; pick MiniLM masked LM to "
+                            "see a model guess hidden words.")  # fmt: skip
         tok = model.tokenizer
         words = words_of(r)
         chosen = int(state.mask_word)

@@ -54,3 +54,15 @@ def test_a_task_model_is_compared_with_its_base_by_default(state):
     assert counterpart("sentiment") == "minilm" and counterpart("minilm") == "sentiment"
     out = events.render(state.replace(text=TEXT, pair="", model="ner"), "compare")
     assert "ner against minilm" in out["compare.grid"].layout.title.text
+
+
+def test_what_the_other_model_is_is_said_and_a_model_is_not_compared_with_itself(state):
+    from bertviz_lite.views import UserError
+
+    out = events.render(state.replace(text=TEXT, pair="", model="minilm"), "compare")
+    assert "minilm against sentiment (its task model)" in out["compare.grid"].layout.title.text
+    out = events.render(state.replace(text=TEXT, pair="", model="ner"), "compare")
+    assert "ner against minilm (its base)" in out["compare.grid"].layout.title.text
+    with pytest.raises(UserError, match="no base or task model here"):
+        events.render(state.replace(text=TEXT, pair="", model="topic", against="topic"),
+                      "compare")  # fmt: skip
