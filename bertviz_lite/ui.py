@@ -88,7 +88,8 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():
             with gr.Column(scale=3):
-                i["text"] = gr.Textbox("", label="Text", lines=3, placeholder="Type or paste a text…")
+                i["text"] = gr.Textbox("", label="Text", lines=3,
+                                       placeholder="Type or paste a text… (Shift+Enter analyses)")  # fmt: skip
                 i["pair"] = gr.Textbox("", label="Second sentence (optional: a sentence pair)", lines=1)
                 with gr.Row():
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
@@ -129,7 +130,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                         on_demand[f"{view.name}.{o.name}"] = gr.Button(
                                             o.on_demand, size="sm")  # fmt: skip
                                     p[f"{view.name}.{o.name}"] = output_widget(o)
-        p["link"] = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link")
+        # Two lines of a long link at most (a 512-token text's is ~3 kB): the copy button takes it all.
+        p["link"] = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link",
+                               max_lines=2)  # fmt: skip
         p["query"] = gr.Textbox(visible=False)
         p["summary"], p["npz"] = gr.JSON(visible=False), gr.File(visible=False)
         p["view"] = i["view"]

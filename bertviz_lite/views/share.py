@@ -15,7 +15,7 @@ from .base import Output, View, ViewState
 class ShareView(View):
     name = "export"
     title = "Share & export"
-    intro = ("The address bar and the link in the box above always reopen this view. Each plot's "
+    intro = ("The address bar and the link in the box below always reopen this view. Each plot's "
              "camera button saves it as PNG or SVG. The JSON names the NPZ for the tensors. "
              "Download links are yours alone and last at least 10 minutes.")  # fmt: skip
     outputs = (
