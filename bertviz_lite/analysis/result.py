@@ -53,8 +53,9 @@ class Analysis:
         tensors = ("attentions", "hidden_states", "value_norms", "queries", "keys", "values")
         return {
             **self.summary(),
-            **{name: np.round(getattr(self, name), decimals).tolist() for name in tensors
-               if getattr(self, name) is not None},
+            # Rounded as float64: a float32 rounded to 4 places reads 0.15950000286102295.
+            **{name: np.round(getattr(self, name).astype(np.float64), decimals).tolist()
+               for name in tensors if getattr(self, name) is not None},
         }  # fmt: skip
 
     def show(self, view: str = "head", **settings):
