@@ -19,6 +19,32 @@ from .heatmap import distinct_labels, heatmap_figure, plain
 SEGMENT_COLOURS = {None: "#9e9e9e", 0: "#1f77b4", 1: "#ff7f0e"}
 
 
+WRITTEN = 40  # tokens up to which each point carries its word; beyond, hover names them
+PLACES = ("top center", "bottom center", "middle right", "middle left")
+
+
+def label_places(xy: np.ndarray) -> list[str]:
+    """A place for each point's word, around it, so that close points' words do not pile up:
+    each point takes the first place whose spot is farthest from the words already placed
+    (in units of the plot's extent)."""
+    span = np.ptp(xy, axis=0) + 1e-9
+    unit = xy / span
+    offsets = {"top center": (0, 0.04), "bottom center": (0, -0.04),
+               "middle right": (0.06, 0), "middle left": (-0.06, 0)}  # fmt: skip
+    spots: list[np.ndarray] = []
+    places = []
+    for p in unit:
+        best, room = PLACES[0], -1.0
+        for place in PLACES:
+            spot = p + np.array(offsets[place])
+            near = min((float(np.sum(((spot - s) * (1, 2.5)) ** 2)) for s in spots), default=1.0)
+            if near > room + 1e-12:
+                best, room = place, near
+        places.append(best)
+        spots.append(p + np.array(offsets[best]))
+    return places
+
+
 def projection_figure(analysis: Analysis, layer: int = 0) -> FigureSpec:
     """Tokens as labelled points, one frame per layer (0 = embeddings), starting at `layer`."""
     points, explained = project_2d(analysis.hidden_states)
@@ -26,10 +52,14 @@ def projection_figure(analysis: Analysis, layer: int = 0) -> FigureSpec:
     labels = [plain(t) for t in analysis.tokens]
     colours = [SEGMENT_COLOURS[s] for s in analysis.encoding.sequence_ids]
 
+    written = len(labels) <= WRITTEN
+
     def trace(i: int) -> dict:
         return dict(
-            type="scatter", x=points[i, :, 0], y=points[i, :, 1], mode="markers+text", text=labels,
-            textposition="top center", marker=dict(color=colours, size=8),
+            type="scatter", x=points[i, :, 0], y=points[i, :, 1],
+            mode="markers+text" if written else "markers", text=labels,
+            textposition=label_places(points[i]) if written else "top center",
+            textfont=dict(size=11), marker=dict(color=colours, size=8),
             hovertemplate="%{text}<extra></extra>",
         )  # fmt: skip
 
@@ -41,7 +71,8 @@ def projection_figure(analysis: Analysis, layer: int = 0) -> FigureSpec:
     layout = dict(
         template="none", height=520, margin=dict(l=30, r=10, t=40, b=10), showlegend=False,
         title=dict(text=f"Token vectors, PCA to 2-D per layer "
-                        f"({explained[layer].sum():.0%} of variance at the start)"),
+                        f"({explained[layer].sum():.0%} of variance at the start)"
+                        + ("" if written else "; hover a point for its token")),
         xaxis=dict(range=[lo[0], hi[0]], zeroline=False), yaxis=dict(range=[lo[1], hi[1]], zeroline=False),
         sliders=[dict(active=layer, steps=steps, currentvalue=dict(prefix=""), pad=dict(t=30))],
     )  # fmt: skip
@@ -57,7 +88,9 @@ def similarity_figure(analysis: Analysis, layer: int) -> FigureSpec:
     labels = distinct_labels(analysis.tokens)
     where = "embeddings" if layer == 0 else f"layer {layer}"
     return heatmap_figure(sim, labels, labels, f"Cosine similarity, {where}", -100,
-                          "%{y} ↔ %{x}: %{z}%", "cos %", min(900, 260 + 12 * len(labels)))  # fmt: skip
+                          "%{y} ↔ %{x}: %{z}%", "cos %", min(900, 260 + 12 * len(labels)),
+                          how="How alike two tokens' vectors are: red alike, blue opposite<br>"
+                              "(cosine, −100…100%). Hover for values.")  # fmt: skip
 
 
 class EmbeddingsView(View):

@@ -16,8 +16,10 @@ from .base import Control, FigureSpec, Output, View, ViewState
 from .heatmap import distinct_labels
 
 SHOWN = 8  # vector components written out; the rest are summarised by the norm
-STYLE = ("<style>.formula td,.formula th{padding:1px 6px;text-align:right;font-variant-numeric:"
-         "tabular-nums}.formula td.tok{text-align:left}.formula .vec{color:#666}</style>")
+STYLE = (
+    "<style>.formula td,.formula th{padding:1px 6px;text-align:right;font-variant-numeric:"
+    "tabular-nums}.formula td.tok{text-align:left}.formula .vec{color:#666}</style>"
+)
 
 
 def steps(queries: np.ndarray, keys: np.ndarray, values: np.ndarray, query: int,
@@ -40,7 +42,7 @@ def _vector(v: np.ndarray) -> str:
 class FormulaView(View):
     name = "formula"
     title = "The formula"
-    intro = ("softmax(q·kᵀ/√d_k)·V for one query token, with this model's own vectors.")
+    intro = "softmax(q·kᵀ/√d_k)·V for one query token, with this model's own vectors."
     controls = (
         Control("formula_layer", "Layer", "slider", 1, low=1, high="layers"),
         Control("formula_head", "Head", "slider", 1, low=1, high="heads"),
@@ -81,8 +83,12 @@ class FormulaView(View):
             dict(type="bar", x=x, y=np.round(s["scores"], 4), name="q·k/√d_k", yaxis="y"),
             dict(type="scatter", x=x, y=np.round(s["weights"], 4), name="softmax", yaxis="y2",
                  mode="lines+markers")], layout=dict(
-            template="none", height=320, margin=dict(l=50, r=50, t=30, b=40),
-            xaxis=dict(type="category", tickangle=-60), yaxis=dict(title=dict(text="q·k/√d_k")),
-            yaxis2=dict(title=dict(text="softmax"), overlaying="y", side="right", range=[0, 1]),
-            legend=dict(orientation="h")))  # fmt: skip
+            template="none", height=360, margin=dict(l=50, r=50, t=40, b=10),
+            xaxis=dict(type="category", tickangle=-60, automargin=True,
+                       title=dict(text="key token", standoff=4)),
+            yaxis=dict(title=dict(text="q·k/√d_k (bars)"), automargin=True),
+            yaxis2=dict(title=dict(text="softmax weight (line)"), overlaying="y", side="right",
+                        range=[0, 1], automargin=True),
+            # above the plot, right (the card's label is left): below, it covered the token labels
+            legend=dict(orientation="h", x=1, y=1.02, xanchor="right", yanchor="bottom")))  # fmt: skip
         return {"steps": table, "weights": figure}

@@ -17,24 +17,44 @@ from ..attribution import resolve_target
 from ..context import ViewContext
 from .base import Control, Output, View, ViewState
 from .explain import chosen_target, targets
-from .overview import GAP, tiled
+from .overview import GAP, grid_cell, labelled
 
 CELL = 36  # pixels a side per head
+# Blue (the prediction rose with the head off) through white (no change) to red (it dropped).
+_ANCHORS = np.array([[33, 102, 172], [146, 197, 222], [247, 247, 247], [244, 165, 130],
+                     [178, 24, 43]])  # fmt: skip
+DIVERGING = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_ANCHORS)),
+                                _ANCHORS[:, c]) for c in range(3)], axis=1).astype(np.uint8)  # fmt: skip
+NICE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+FLOOR = 0.05  # the scale never ends below this: a drop of 0.003 stays near white
+
+
+def scale_end(importance: np.ndarray) -> float:
+    """The colour scale's end: the largest change rounded up to a round number, at least FLOOR,
+    the same either side of zero (so a colour means the same size of change everywhere)."""
+    top = float(np.abs(importance).max()) if importance.size else 0.0
+    return next((n for n in NICE if n >= max(top, FLOOR)), NICE[-1])
 
 
 def importance_image(importance: np.ndarray) -> np.ndarray:
-    """uint8 RGB [layers·(cell+gap), heads·(cell+gap), 3]: darker is more important."""
-    top = float(np.abs(importance).max()) or 1.0
-    levels = np.round(np.clip(importance / top, 0, 1) * 255).astype(np.uint8)
-    return tiled(np.broadcast_to(levels[:, :, None, None], (*levels.shape, CELL, CELL)))
+    """uint8 RGB of the layers × heads grid with its layer and head numbers and a colour bar:
+    red where switching the head off lowers the prediction, blue where it raises it, on a
+    symmetric scale whose range the bar states."""
+    end = scale_end(importance)
+    levels = np.round((np.clip(importance / end, -1, 1) + 1) / 2 * 255).astype(np.uint8)
+    cells = np.broadcast_to(levels[:, :, None, None], (*levels.shape, CELL, CELL))
+    L, H = levels.shape
+    grid = np.full((L * (CELL + GAP) - GAP, H * (CELL + GAP) - GAP, 3), 255, np.uint8)
+    for layer in range(L):
+        for head in range(H):
+            y, x = layer * (CELL + GAP), head * (CELL + GAP)
+            grid[y : y + CELL, x : x + CELL] = DIVERGING[cells[layer, head]]
+    ticks = [(0, f"-{end:g}"), (0.5, "0"), (1, f"+{end:g}")]
+    return labelled(grid, CELL, DIVERGING, ticks, "drop with the head off")
 
 
 def cell_at(x: int, y: int, layers: int, heads: int) -> tuple[int, int] | None:
-    step = CELL + GAP
-    layer, head = int(y) // step, int(x) // step
-    if not (0 <= layer < layers and 0 <= head < heads) or y % step >= CELL or x % step >= CELL:
-        return None
-    return layer, head
+    return grid_cell(x, y, CELL, layers, heads)
 
 
 def _names(flat: np.ndarray, heads: int) -> str:
@@ -44,7 +64,8 @@ def _names(flat: np.ndarray, heads: int) -> str:
 class HeadImportanceView(View):
     name = "heads"
     title = "Which heads matter"
-    intro = ("Each head switched off alone: how much the prediction drops (darker: more). Click "
+    intro = ("Each head switched off alone: how much the prediction drops (red: it drops, blue: "
+             "it rises; the colour bar gives the range). Rows are layers, columns heads. Click "
              "a head to open it. Below, the ranking put to the test.")  # fmt: skip
     controls = (
         Control("heads_target", "For", "radio", lambda shape: targets(shape)[0], choices=targets,
@@ -53,7 +74,7 @@ class HeadImportanceView(View):
                 redraws=()),
     )  # fmt: skip
     outputs = (
-        Output("grid", "image", "Importance of each head", options={"elem_id": "heads-grid"}),
+        Output("grid", "image", "Importance of each head (layers × heads)", options={"elem_id": "heads-grid", "show_label": False}),
         Output("test", "text", "Top k off against bottom k off", options={"elem_id": "heads-test"}),
     )  # fmt: skip
     action = "Rank the heads"

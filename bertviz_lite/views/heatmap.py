@@ -48,21 +48,39 @@ SCALES = {name: plotly.colors.get_colorscale(name) for name in ("Blues", "RdBu")
 
 
 def heatmap_figure(z: np.ndarray, rows: list[str], cols: list[str], title: str, low: int,
-                   hover: str, unit: str, height: int, width: int | None = None) -> FigureSpec:  # fmt: skip
-    """Percentages z [rows, cols] (int8 or uint8) from `low` to 100, as Plotly's own JSON: built
-    without go.Figure's per-value validation, which cost more than the rest of the event."""
+                   hover: str, unit: str, height: int, high: int = 100,
+                   how: str = "") -> FigureSpec:  # fmt: skip
+    """Percentages z [rows, cols] (int8 or uint8) coloured from `low` to `high` (the colour bar
+    says the range; values beyond it take the end colour, their hover the true value), as
+    Plotly's own JSON: built without go.Figure's per-value validation, which cost more than the
+    rest of the event. No width: the figure fits its card (Plotly's zoom reaches long inputs'
+    cells); the title sits above the slanted column labels, `how` (how to read it) below."""
     diverging = low < 0
-    trace = dict(type="heatmap", z=typed_array(z), x=cols, y=rows, zmin=low, zmax=100,
+    bar = f"{unit}<br>{low}…{high}" + ("<br>(adapted)" if high < 100 else "")
+    trace = dict(type="heatmap", z=typed_array(z), x=cols, y=rows, zmin=low, zmax=high,
                  colorscale=SCALES["RdBu" if diverging else "Blues"], reversescale=diverging,
                  hovertemplate=hover + "<extra></extra>",
-                 colorbar=dict(title=dict(text=unit), thickness=12))  # fmt: skip
+                 colorbar=dict(title=dict(text=bar), thickness=12))  # fmt: skip
     layout = dict(
-        template="none", title=dict(text=plain(title), x=0.01), height=height,
-        margin=dict(l=10, r=10, t=70, b=10),
+        template="none", height=height, margin=dict(l=10, r=10, t=10, b=60 if how else 10),
+        title=dict(text=plain(title), x=0.01, xanchor="left", y=0.995, yanchor="top",
+                   yref="container", automargin=True, pad=dict(t=30)),  # below the card's label
         xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
         yaxis=dict(autorange="reversed", type="category", automargin=True),
     )  # fmt: skip
-    return FigureSpec(data=[trace], layout=layout | ({"width": width} if width else {}))
+    if how:
+        layout["annotations"] = [dict(text=how, showarrow=False, xref="paper", yref="paper",
+                                      x=0, y=0, xanchor="left", yanchor="top", yshift=-6,
+                                      font=dict(size=11, color="#555"), align="left")]  # fmt: skip
+    return FigureSpec(data=[trace], layout=layout)
+
+
+def adapted(percent: np.ndarray, diverging: bool) -> int:
+    """The colour scale's end for these percentages: the 99.5th percentile of their size,
+    rounded up to a whole percent (at least 1): a long input's small weights stay visible and a
+    few strong ones take the darkest colour (their hover still says how strong)."""
+    size = np.abs(percent.astype(np.int16))
+    return int(min(100, max(1, np.ceil(np.percentile(size, 99.5))))) if size.size else 100
 
 
 def heatmap(m: Matrix, title: str, diverging: bool = False) -> FigureSpec:
@@ -70,6 +88,14 @@ def heatmap(m: Matrix, title: str, diverging: bool = False) -> FigureSpec:
     rows, cols = distinct_labels(m.rows), distinct_labels(m.cols)
     low = -1 if diverging else 0
     percent = np.round(np.clip(m.values, low, 1) * 100).astype(np.int8 if diverging else np.uint8)
+    high = adapted(percent, diverging)
     side = min(820, 240 + 13 * max(len(rows), len(cols)))
-    return heatmap_figure(percent, rows, cols, title, low * 100, "%{y} → %{x}: %{z}%",
-                          "Δ %" if diverging else "%", side, side + 90)  # fmt: skip
+    how = (
+        "Each row: how much its token attends<br>to each column's token. "
+        if not diverging
+        else "Each row attends to the columns;<br>red: more than the other, blue: less. "
+    )
+    how += f"Colours span<br>{-high if diverging else 0}…{high}%; darkest: that or more. Hover for values."
+    return heatmap_figure(percent, rows, cols, title, -high if diverging else 0,
+                          "%{y} → %{x}: %{z}%", "Δ %" if diverging else "%", side, high,
+                          how)  # fmt: skip

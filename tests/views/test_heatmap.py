@@ -39,3 +39,24 @@ def test_colours_are_plotly_pythons_not_plotly_js_names():
         assert [c for _, c in ours] == [c for _, c in expected]
         np.testing.assert_allclose([p for p, _ in ours], [p for p, _ in expected], atol=1e-12)
     assert spec["data"][0]["reversescale"] is True  # RdBu: blue for negative, red for positive
+
+
+def test_a_long_inputs_colour_scale_adapts_and_says_its_range():
+    """512 tokens' weights are ~0.2%: a fixed 0–100% scale drew them white. The scale ends at
+    the 99.5th percentile, and the colour bar and the line under the figure say where."""
+    rng = np.random.default_rng(1)
+    values = rng.dirichlet(np.ones(512) * 0.3, size=512).astype(np.float32)
+    labels = [f"t{i}" for i in range(512)]
+    spec = heatmap(Matrix(values, labels, labels, [0] * 512, [0] * 512), "long")
+    trace, layout = spec["data"][0], spec["layout"]
+    assert 1 <= trace["zmax"] < 20 and trace["zmin"] == 0
+    assert f"0…{trace['zmax']}" in trace["colorbar"]["title"]["text"]
+    assert f"0…{trace['zmax']}%" in layout["annotations"][0]["text"]
+    assert "width" not in layout  # the figure fits its card
+    assert layout["title"]["automargin"] is True  # above the slanted labels, not over them
+
+
+def test_a_short_inputs_scale_keeps_its_strong_weights():
+    values = np.eye(4, dtype=np.float32)
+    spec = heatmap(Matrix(values, list("abcd"), list("abcd"), [0] * 4, [0] * 4), "t")
+    assert spec["data"][0]["zmax"] == 100

@@ -9,6 +9,7 @@ from PIL import Image
 
 from bertviz_lite import events, urlstate
 from bertviz_lite.context import ViewContext
+from bertviz_lite.views.overview import BELOW, RIGHT
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank today. "
 
@@ -34,7 +35,9 @@ def test_one_head_view_is_under_30kb_at_128_tokens(at128, style):
 
 def test_overview_is_under_500kb_at_128_tokens(at128):
     buffer = io.BytesIO()
-    Image.fromarray(view(at128, "overview")["grid"]).save(buffer, "WEBP")  # as gr.Image(format="webp")
+    Image.fromarray(view(at128, "overview")["grid"]).save(
+        buffer, "WEBP"
+    )  # as gr.Image(format="webp")
     assert len(buffer.getvalue()) <= 500_000
 
 
@@ -43,5 +46,6 @@ def test_512_tokens_render():
     assert len(r.tokens) == 512
     fig, html = view(r, "head")["plot"], view(r, "head", style="links")["links"]
     assert len(fig.to_json()) < 400_000 and len(html) < 400_000
-    assert view(r, "overview")["grid"].shape == (6 * 66 - 2, 12 * 66 - 2, 3)
+    # the tiles, their layer numbers on the right, head numbers and colour bar below
+    assert view(r, "overview")["grid"].shape == (6 * 66 - 2 + BELOW, 12 * 66 - 2 + RIGHT, 3)
     assert len(view(r, "embeddings")["projection"]["frames"]) == 7

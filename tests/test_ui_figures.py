@@ -1,0 +1,155 @@
+"""Figures a reader can read, in Chromium at a desktop's 1400 px and a phone's 390 px (issue 28,
+items 1 and 5): no figure wider than its card, a colour scale that states its range, titles and
+legends off the labels, and grids with their layer and head numbers and a colour bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from benchmarks.appserver import running_app
+
+CHROMIUM = "/usr/bin/chromium"
+LONG = "The quick brown fox jumps over the lazy dog near the river bank today. " * 60  # 512 tokens
+WIDTHS = (1400, 390)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with running_app(timeout=180) as app:
+        yield app.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
+        yield b
+        b.close()
+
+
+def opened(browser, server, width: int, **query):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.set_default_timeout(180_000)  # a 2-core machine exporting a model is slow, not broken
+    page.goto(server + ("?" + urlencode(query) if query else ""))
+    page.wait_for_selector("#head-plot .js-plotly-plot .main-svg")
+    return page
+
+
+def overflow(page, card: str) -> dict:
+    """The widest plot in the card against the card's own width, and whether the card scrolls."""
+    return page.evaluate(
+        """(card) => {
+            const el = document.querySelector(card);
+            const svg = el.querySelector('.main-svg');
+            const style = getComputedStyle(el);
+            return {svg: svg.getBoundingClientRect().width, card: el.clientWidth,
+                    scrolls: ['auto', 'scroll'].includes(style.overflowX)};
+        }""",
+        card,
+    )
+
+
+def boxes(page, card: str, selector: str) -> list[dict]:
+    return page.evaluate(
+        """([card, sel]) => [...document.querySelectorAll(card + ' ' + sel)].map((e) => {
+            const r = e.getBoundingClientRect();
+            return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+        }).filter((r) => r.right > r.left)""",
+        [card, selector],
+    )
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and (b["top"] < a["bottom"])
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_512_token_heatmap_fits_its_card_and_states_its_scale(server, browser, width):
+    page = opened(browser, server, width, text=LONG, model="minilm")
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('fox')"
+    )
+    size = overflow(page, "#head-plot")
+    assert size["svg"] <= size["card"] + 1 or size["scrolls"], size
+    # the colour bar states its range, adapted to weights of ~0.2% (it was a fixed 0–100)
+    bar = page.locator("#head-plot .colorbar .cbtitle").text_content()
+    assert "0…" in bar and "adapted" in bar, bar
+    zmax = page.evaluate("document.querySelector('#head-plot .js-plotly-plot').data[0].zmax")
+    assert zmax < 100
+    page.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_first_example_fits_and_its_title_is_off_the_labels(server, browser, width):
+    page = opened(browser, server, width)
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')"
+    )
+    size = overflow(page, "#head-plot")
+    assert size["svg"] <= size["card"] + 1 or size["scrolls"], size
+    title = boxes(page, "#head-plot", ".gtitle")
+    ticks = boxes(page, "#head-plot", ".xtick text")
+    assert title and ticks
+    assert not any(overlaps(title[0], t) for t in ticks), (title, ticks)
+    # how to read it, under the figure
+    assert "attends" in page.locator("#head-plot .annotation").first.text_content()
+    page.close()
+
+
+def test_the_formula_chart_keeps_its_token_labels_clear(server, browser):
+    page = opened(browser, server, 1400)
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')"
+    )
+    page.get_by_role("tab", name="The formula").click()
+    page.wait_for_selector("#formula-plot .js-plotly-plot .main-svg")
+    ticks = boxes(page, "#formula-plot", ".xtick text")
+    legend = boxes(page, "#formula-plot", ".legend")
+    figure = boxes(page, "#formula-plot", ".main-svg")[0]
+    assert ticks and legend
+    assert all(t["bottom"] <= figure["bottom"] + 1 for t in ticks), "token labels cut off"
+    assert not any(overlaps(legend[0], t) for t in ticks), "the legend covers token labels"
+    page.close()
+
+
+def grid_size(page, card: str) -> tuple[int, int]:
+    page.wait_for_function(f"document.querySelector('{card} img')?.naturalWidth > 0")
+    return page.evaluate(
+        f"[document.querySelector('{card} img').naturalWidth, "
+        f"document.querySelector('{card} img').naturalHeight]"
+    )
+
+
+def test_every_grid_has_layer_and_head_numbers_and_a_colour_bar(server, browser):
+    """The grids are images: their numbers and colour bar are drawn right of and below the tiles
+    (6 layers × 12 heads of MiniLM), which were all the image held before."""
+    page = opened(browser, server, 1400)
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')"
+    )
+    page.get_by_role("tab", name="All heads").click()
+    # bare, 12 × 6 square tiles 2 px apart would be exactly twice as wide as high
+    width, height = grid_size(page, "#overview")
+    assert height - 30 > (width + 2) / 2 - 2, (width, height)
+    page.get_by_role("tab", name="Which heads matter").click()
+    page.get_by_role("button", name="Rank the heads").click()
+    width, height = grid_size(page, "#heads-grid")
+    assert height - 30 > (width + 2) / 2 - 2, (width, height)
+    # no block label laid over the grid's first cells: the tab's text says what it shows
+    labels = page.locator("#heads-grid [data-testid='block-label']")
+    assert not any(labels.nth(i).is_visible() for i in range(labels.count()))
+    page.close()
