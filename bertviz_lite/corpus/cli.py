@@ -64,6 +64,17 @@ def add_commands(commands) -> None:
 
 def run(args) -> int:
     """Carries out a parsed `corpus` command; 2 with a message for what the person can fix."""
+    try:
+        return _carry_out(args)
+    except ModuleNotFoundError as e:  # an app-only install: the store's libraries are optional
+        if e.name not in ("lancedb", "pyarrow", "ray"):
+            raise
+        print(f"error: a corpus needs {e.name}: pip install -r requirements-scale.txt",
+              file=sys.stderr)  # fmt: skip
+        return 2
+
+
+def _carry_out(args) -> int:
     from . import CorpusError, build, open
 
     try:

@@ -62,3 +62,18 @@ def test_searching_an_unindexed_layer_says_which_are(folder, capsys):
     assert main(["corpus", "search", str(folder), "--text", "A dog.", "--position", "1",
                  "--layer", "3"]) == 2  # fmt: skip
     assert "layers 0, 6" in capsys.readouterr().err
+
+
+def test_without_the_scale_requirements_the_message_says_what_to_install(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = ("import sys; sys.modules['pyarrow'] = None; "  # as in an app-only install
+              "from bertviz_lite.__main__ import main; "
+              f"sys.exit(main(['corpus', 'stats', {str(tmp_path)!r}]))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "pip install -r requirements-scale.txt" in done.stderr
