@@ -103,7 +103,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"error: {e}\n")
     demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    # quiet: Gradio's own lines would tell a person to "set share=True in launch()"; the app's
+    # flag is --share, so it says its own.
     demo.launch(server_name=args.host, server_port=args.port, share=args.share,
                 css_paths=[ASSETS / "app.css"], js=(ASSETS / "plots.js").read_text(),
                 show_error=False, max_file_size=MAX_UPLOAD, app_kwargs=app_kwargs(),
-                state_session_capacity=SESSIONS)  # fmt: skip
+                state_session_capacity=SESSIONS, quiet=True, prevent_thread_lock=True)  # fmt: skip
+    print(f"* Running on {demo.local_url}", flush=True)
+    print(f"* Public link: {demo.share_url}" if demo.share_url else
+          "* For a public link: python app.py --share", flush=True)  # fmt: skip
+    demo.block_thread()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -25,9 +26,14 @@ SHOTS = Path(
 MARKUP = '<img src=x onerror=alert(1)> "><svg onload=alert(2)> <script>alert(3)</script> tail'
 
 
+APP = None  # the running app of this module's tests (its log, for the start line)
+
+
 @pytest.fixture(scope="module")
 def server():
+    global APP
     with running_app(timeout=180) as app:
+        APP = app
         yield app.url
 
 
@@ -36,6 +42,20 @@ def client(server):
     from gradio_client import Client
 
     return Client(server, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def app_log(server):
+    return APP.log_file
+
+
+def test_the_start_line_names_the_apps_own_share_flag(app_log):
+    """Gradio's own line said to "set share=True in launch()"; the app's flag is --share."""
+    deadline = time.monotonic() + 30  # printed just after the server answers its first request
+    while "--share" not in (started := app_log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "* Running on http://127.0.0.1:" in started
+    assert "python app.py --share" in started and "share=True" not in started
 
 
 def test_binds_to_loopback_only(server):
