@@ -13,7 +13,9 @@
     if (P.__svgButton) return true;
     const react = P.react;
     P.react = function (gd, data, layout, config) {
-      const extra = { modeBarButtonsToAdd: [svgButton(P)], displaylogo: false };
+      // PNGs are named for the app too (Plotly's default is "newplot.png").
+      const extra = { modeBarButtonsToAdd: [svgButton(P)], displaylogo: false,
+                      toImageButtonOptions: { filename: "bertviz_lite" } };
       return react.call(this, gd, data, layout, Object.assign({}, config || {}, extra));
     };
     P.__svgButton = true;

@@ -468,6 +468,10 @@ def test_plots_save_as_svg_and_int8_says_it_is_approximate(server, page):
         button.click()
     svg = Path(download.value.path()).read_text()
     assert svg.startswith("<svg") and "mat" in svg
+    camera = page.locator("#head-plot .modebar-btn[data-title*='png' i]")
+    with page.expect_download() as download:
+        camera.click()
+    assert download.value.suggested_filename == "bertviz_lite.png"  # not Plotly's newplot.png
 
 
 def test_several_tokens_show_their_summed_attention(server, page):
