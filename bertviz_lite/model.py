@@ -8,6 +8,7 @@ request run on onnxruntime, tokenizers and NumPy alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -360,8 +361,15 @@ def version(name_or_path: str | Path) -> str:
     _, checkpoint, adapter_dir = locate(name_or_path)
     files = [weights_file(checkpoint), checkpoint / "config.json"]
     files += sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
-    digests = "\n".join(cache.file_digest(f) for f in files)
+    digests = "\n".join(_digest(cache.file_fingerprint(f), f) for f in files)
     return hashlib.sha256(digests.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(fingerprint: str, path: Path) -> str:
+    """A file's SHA-256, once per version of it (path, size, modification time): a build and the
+    corpus it opens would read the weights twice."""
+    return cache.file_digest(path)
 
 
 def torch_weights(checkpoint: Path, adapter_dir: Path | None = None) -> Any:

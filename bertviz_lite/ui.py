@@ -163,9 +163,12 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                 # and must not fire redraws that race the one the person asked for. A slider
                 # also redraws on .input: its number box's Enter and its arrow keys fire no
                 # release (always_last keeps a drag's stream of them to one redraw).
-                trigger = _either(widget.release, widget.input) if isinstance(
-                    widget, gr.Slider) else _either(widget.input, widget.submit) if isinstance(
-                    widget, gr.Number) else widget.input  # fmt: skip
+                if isinstance(widget, gr.Slider):
+                    trigger = _either(widget.release, widget.input)
+                elif isinstance(widget, gr.Number):
+                    trigger = _either(widget.input, widget.submit)
+                else:
+                    trigger = widget.input
                 page.on(trigger, _redraw(view.name, parts), [*outs, "notes"],
                         api_visibility="private", trigger_mode="always_last",
                         show_progress="hidden")  # fmt: skip

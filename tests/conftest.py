@@ -114,3 +114,21 @@ def family_model(family_checkpoint):
         return loaded[family, head, variant]
 
     return get
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, for the browser tests (a Playwright download cannot work
+    here); without the background-networking flags it keeps calling hosts it cannot reach."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
+        yield b
+        b.close()

@@ -57,21 +57,16 @@ def test_every_family_is_listed_and_answers(client):
 
 
 @pytest.mark.slow
-def test_a_roberta_models_words_merge_whole(server):
-    from playwright.sync_api import sync_playwright
-
+def test_a_roberta_models_words_merge_whole(server, browser):
     query = urlencode({"text": TEXT, "model": "tiny-roberta", "words": 1})
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server}?{query}")
-        page.wait_for_function(
-            "document.querySelector('#head-plot .main-svg')?.textContent.includes('York')",
-            timeout=120_000,
-        )
-        labels = page.locator("#head-plot").inner_text().split("\n")
-        browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}?{query}")
+    page.wait_for_function(
+        "document.querySelector('#head-plot .main-svg')?.textContent.includes('York')",
+        timeout=120_000,
+    )
+    labels = page.locator("#head-plot").inner_text().split("\n")
+    page.close()
     from bertviz_lite import load
 
     pieces = load(MODELS_DIR["tiny-roberta"], progress=False).analyze(TEXT).tokens
@@ -83,26 +78,21 @@ def test_a_roberta_models_words_merge_whole(server):
 
 
 @pytest.mark.slow
-def test_switching_or_linking_to_a_model_with_fewer_layers_is_no_error(server):
+def test_switching_or_linking_to_a_model_with_fewer_layers_is_no_error(server, browser):
     """Layer 6, head 12 picked on MiniLM, then a 2-layer, 4-head model from the menu or a link:
     the controls follow the model (layer 2, head 4) and no error toast appears."""
-    from playwright.sync_api import sync_playwright
-
     title = "document.querySelector('#head-plot .gtitle')?.textContent"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server}?{urlencode({'text': TEXT, 'layer': 6, 'head': 12})}")
-        page.wait_for_function(f"{title}?.includes('layer 6, head 12')", timeout=180_000)
-        page.get_by_label("Model").first.click()
-        page.get_by_role("option", name="tiny-bert").click()
-        page.wait_for_function(f"{title}?.includes('layer 2, head 4')", timeout=120_000)
-        page.wait_for_timeout(1500)  # the events that follow
-        toasts = page.locator(".toast-body").all_inner_texts()
-        page.goto(f"{server}?{urlencode({'text': TEXT, 'layer': 6, 'head': 12, 'model': 'tiny-bert'})}")
-        page.wait_for_function(f"{title}?.includes('layer 2, head 4')", timeout=120_000)
-        page.wait_for_timeout(1500)
-        toasts += page.locator(".toast-body").all_inner_texts()
-        browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}?{urlencode({'text': TEXT, 'layer': 6, 'head': 12})}")
+    page.wait_for_function(f"{title}?.includes('layer 6, head 12')", timeout=180_000)
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="tiny-bert").click()
+    page.wait_for_function(f"{title}?.includes('layer 2, head 4')", timeout=120_000)
+    page.wait_for_timeout(1500)  # the events that follow
+    toasts = page.locator(".toast-body").all_inner_texts()
+    page.goto(f"{server}?{urlencode({'text': TEXT, 'layer': 6, 'head': 12, 'model': 'tiny-bert'})}")
+    page.wait_for_function(f"{title}?.includes('layer 2, head 4')", timeout=120_000)
+    page.wait_for_timeout(1500)
+    toasts += page.locator(".toast-body").all_inner_texts()
+    page.close()
     assert toasts == []

@@ -19,7 +19,6 @@ import pytest
 from benchmarks.appserver import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(
     os.environ.get("BERTVIZ_LITE_SCREENSHOTS") or tempfile.mkdtemp(prefix="bertviz-shots-")
 )
@@ -178,19 +177,6 @@ def test_uploads_are_refused(server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(request, timeout=30)
     assert err.value.code == 403  # closed (serve.NoUploads), not merely size-limited
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])  # fmt: skip
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ legends off the labels, and grids with their layer and head numbers and a colour
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from benchmarks.appserver import running_app
 
-CHROMIUM = "/usr/bin/chromium"
 LONG = "The quick brown fox jumps over the lazy dog near the river bank today. " * 60  # 512 tokens
 WIDTHS = (1400, 390)
 
@@ -21,19 +19,6 @@ WIDTHS = (1400, 390)
 def server():
     with running_app(timeout=180) as app:
         yield app.url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
-        yield b
-        b.close()
 
 
 def opened(browser, server, width: int, **query):
