@@ -49,6 +49,11 @@ def names() -> list[str]:
     return list(entries())
 
 
+def shipped_names() -> list[str]:
+    """The catalog's own models (not the person's)."""
+    return list(_shipped())
+
+
 def register(checkpoint: str, name: str | None = None, title: str | None = None) -> Entry:
     """Add a checkpoint folder or hub id under a name (default: the folder's or repo's last part)."""
     name = name or Path(str(checkpoint).rstrip("/")).name

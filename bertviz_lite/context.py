@@ -60,12 +60,14 @@ class Memo:
 
 class ViewContext:
     """The analysis a view draws (`analysis`), its model (`model`), and the only ways a view
-    runs anything more; `models(name)` opens another model of the same precision."""
+    runs anything more; `models(name)` opens another model of the same precision, `corpora(name)`
+    a corpus of this model (corpora.py)."""
 
     def __init__(self, analysis: Analysis, model: Any, memo: Memo,
-                 models: Callable[[str], Any] | None = None):  # fmt: skip
+                 models: Callable[[str], Any] | None = None,
+                 corpora: Callable[[str], Any] | None = None):  # fmt: skip
         self.analysis, self.model, self.memo = analysis, model, memo
-        self._models = models
+        self._models, self._corpora = models, corpora
         enc = analysis.encoding
         self.text, self.pair = enc.text, enc.pair
 
@@ -92,6 +94,13 @@ class ViewContext:
             raise UserError("Comparing models needs them by name: use the app, or bv.load both.")
         other = self._models(name)
         return self.memo.get(self._key((), model=other), lambda: other.analyze(self.text, self.pair))
+
+    def corpus(self, name: str) -> Any:
+        """The corpus `name` built with this model (a corpus.Corpus), for the corpus views."""
+        if self._corpora is None:
+            raise UserError("Corpus views draw from a corpus: in a notebook, "
+                            "bv.corpus.open(folder).show(view, text).")  # fmt: skip
+        return self._corpora(name)
 
     def of_text(self, text: str) -> Analysis:
         """Another text (with the same pair) through the same model: a word masked."""

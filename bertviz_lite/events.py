@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog
+from . import catalog, corpora
 from .analysis import Analysis
 from .config import CheckpointError
 from .context import Memo, ViewContext
@@ -88,9 +88,9 @@ def drift_note(name: str, variant: str) -> str:
 def shape(name: Any) -> Shape:
     """Layers, heads, labels and task of a catalog model; the default model's for an unknown name."""
     known = isinstance(name, str) and name in catalog.entries()
-    m = model(name if known else catalog.names()[0])
-    c = m.config
-    return Shape(c.num_hidden_layers, c.num_attention_heads, tuple(m.labels or ()), m.task)
+    name = name if known else catalog.names()[0]
+    c = (m := model(name)).config
+    return Shape(c.num_hidden_layers, c.num_attention_heads, tuple(m.labels or ()), m.task, name)
 
 
 def _as_text(value: Any, what: str) -> str:
@@ -168,7 +168,8 @@ def render(state: ViewState, view: str | None = None, parts: frozenset[str] | No
         with timed("clean + analysis (model)"):
             text, pair, _ = clean(state.text, state.pair)
             r = analysis(state.model, text, pair, variant=state.variant)
-    ctx = ViewContext(r, loaded, CACHE, lambda other: model(other, state.variant))
+    ctx = ViewContext(r, loaded, CACHE, lambda other: model(other, state.variant),
+                      lambda corpus: corpora.open_corpus(corpus, state.model))
     with timed(f"render {name}"):
         values = VIEWS[name].render(ctx, state, parts)
     return {f"{name}.{key}": value for key, value in values.items()}

@@ -78,17 +78,20 @@ def _html(value: Any) -> str:
 MEMO = Memo(max_bytes=256 * 2**20)
 
 
-def show(r: Analysis, view: str = "head", model: Any = None, **settings: Any) -> Shown:
+def show(r: Analysis, view: str = "head", model: Any = None, corpus: Any = None,
+         **settings: Any) -> Shown:  # fmt: skip
     """One view of an analysis as in the app. Views that run the model again (heads off,
-    Explain, the head sweep, another model) run `model`, by default the one that made `r`."""
+    Explain, the head sweep, another model) run `model`, by default the one that made `r`; the
+    corpus views draw from `corpus` (a bv.corpus.Corpus; `corpus.show(view)` passes itself)."""
     if view not in VIEWS:
         raise UserError(f"Unknown view {view!r}: choose one of {', '.join(VIEWS)}.")
     loaded = model or r.model
     shape = r.attentions.shape[:2]
     if loaded is not None:
-        shape = Shape(*shape, tuple(loaded.labels or ()), loaded.task)
+        shape = Shape(*shape, tuple(loaded.labels or ()), loaded.task, loaded.name)
     state = default_state(shape, view=view, **({"model": loaded.name} if loaded else {}))
-    ctx = ViewContext(r, loaded, MEMO, lambda name: _load(name, loaded))
+    ctx = ViewContext(r, loaded, MEMO, lambda name: _load(name, loaded),
+                      None if corpus is None else lambda name: corpus)
     values = VIEWS[view].render(ctx, state.replace(**settings))
     return Shown("".join(_html(v) for v in values.values()))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from .extract import CHUNK_TEXT_CHARS, Chunk, ChunkResult, Extractor, Settings, vector_layers
@@ -23,14 +23,16 @@ ENGINES = ("local", "ray")
 
 def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine: str = "local",
           vectors_layers: Sequence[int] | None = None, annotate: bool = True,
-          progress: bool = True, chunk_size: int = 256, column: str = "text",
+          progress: bool | Callable[[int], None] = True, chunk_size: int = 256,
+          column: str = "text",
           workers: int | None = None, variant: str = "fp32"):  # fmt: skip
     """Build (or finish building) the corpus of `data` under `model` in folder `out`, and open it.
 
     data: a list of str; a .txt (a text per line), .jsonl (`column` field), .csv (`column`
     column) or .parquet file; or a named set (sources.NAMED). vectors_layers: the hidden-state
     layers whose token vectors `search` can use (None: every one, 0 the embeddings; (): none).
-    annotate: tag words with spaCy (part of speech, dependencies, entities). Run again after an
+    annotate: tag words with spaCy (part of speech, dependencies, entities). progress: a bar, or
+    a function told how many texts are read after each chunk (local engine). Run again after an
     interruption with the same arguments, it resumes. workers: Ray actors (default: one per CPU
     of the cluster but one, each of one CPU). variant: "fp32", the model's own attention, or
     "int8", faster and approximate (its drift: models/drift.json, `python -m benchmarks.drift`).
@@ -57,13 +59,16 @@ def build(model: str, data: str | Path | Sequence[str], out: str | Path, engine:
              else f"a list of {len(data)} texts"}  # fmt: skip
     store, done = Store.begin(Path(out), settings, shape)
     pending = _pending(source, settings, done)
-    bar = _progress(source, progress and engine == "local")
+    told = progress if callable(progress) else None
+    bar = _progress(source, progress is True and engine == "local")
     if engine == "local":
         extractor = Extractor(settings)
         for chunk in pending:
             store.write(extractor.extract(chunk))
             if bar is not None:  # the empty texts passed count as read
                 bar.update(max(0, chunk.sentences[-1] + 1 - bar.n))
+            if told is not None:
+                told(chunk.sentences[-1] + 1)
     else:
         _run_ray(settings, pending, store, workers, Path(out))
     if bar is not None:

@@ -154,13 +154,16 @@ class Corpus:
         measured 1.000 on 118,823 tokens)."""
         if not isinstance(text, str) or not text.strip():
             raise UserError("search needs a text")
-        layer, k = _index("layer", layer, self.layers + 1), _k(k)
-        if layer not in self.manifest["vectors_layers"]:
-            built = ", ".join(map(str, self.manifest["vectors_layers"])) or "none"
-            raise CorpusError(f"layer {layer} was not indexed (this corpus has layers {built})")
+        layer = self._indexed(layer)
         r = self.loaded_model().analyze(text)
         position = _index("position", position, len(r.tokens))
-        query = r.hidden_states[layer][position]
+        return self.search_vector(r.hidden_states[layer][position], layer, k, where)
+
+    def search_vector(self, query: np.ndarray, layer: int, k: int = 10,
+                      where: str | None = None) -> pa.Table:  # fmt: skip
+        """As `search`, for a token vector the caller has (a layer-`layer` hidden state of the
+        corpus's model, as the app's analysis holds it)."""
+        layer, k = self._indexed(layer), _k(k)
         columns = ["sentence", "position", "token", "word", "pos", "dep", "entity", "_distance"]
         search = (self.store.table("tokens").search(query, vector_column_name=f"v{layer}")
                   .distance_type("cosine").select(columns).limit(k))  # fmt: skip
@@ -178,6 +181,50 @@ class Corpus:
         table = hits.drop_columns(["_distance"]).append_column("score", pa.array(score))
         table = table.append_column("text", pa.array([found[s]["text"] for s in sentences]))
         return table.select(list(HIT_COLUMNS))
+
+    def _indexed(self, layer) -> int:
+        layer = _index("layer", layer, self.layers + 1)
+        if layer not in self.manifest["vectors_layers"]:
+            built = ", ".join(map(str, self.manifest["vectors_layers"])) or "none"
+            raise CorpusError(f"layer {layer} was not indexed (this corpus has layers {built})")
+        return layer
+
+    def tokens_where(self, column: str, value: str, k: int = 10) -> pa.Table:
+        """Up to k tokens whose `column` (pos, dep, entity or word) is `value`, one per text, in
+        corpus order: sentence, position, token, word, pos, dep, entity, text."""
+        _choice("column", column, ("pos", "dep", "entity", "word"))
+        if not isinstance(value, str):
+            raise UserError(f"{column} must be text, not {type(value).__name__}")
+        quoted = value.replace("'", "''")
+        rows = (self.store.table("tokens").search().where(f"{column} = '{quoted}'")
+                .select(["sentence", "position", "token", "word", "pos", "dep", "entity"])
+                .limit(max(50, 20 * _k(k))).to_arrow())  # fmt: skip
+        _, first = np.unique(rows.column("sentence").to_numpy(), return_index=True)
+        rows = rows.take(np.sort(first)[:k])
+        found = self._texts(rows.column("sentence").to_numpy(), ["sentence", "text"])
+        texts = [found[s]["text"] for s in rows.column("sentence").to_pylist()]
+        return rows.append_column("text", pa.array(texts, pa.string()))
+
+    def texts(self, sentences) -> dict[int, str]:
+        """The texts of these sentence numbers, by number."""
+        found = self._texts(np.asarray(list(sentences), dtype=np.int64), ["sentence", "text"])
+        return {s: row["text"] for s, row in found.items()}
+
+    def sample(self, n: int) -> list[int]:
+        """Up to `n` sentence numbers spread evenly over the corpus (the same ones every time)."""
+        rows = self.store.table("texts").search().select(["sentence"]).limit(None).to_arrow()
+        every = np.sort(rows.column("sentence").to_numpy())
+        picked = np.linspace(0, len(every) - 1, min(n, len(every))).round().astype(int)
+        return every[np.unique(picked)].tolist() if len(every) else []
+
+    def show(self, view: str = "atlas", text: str | None = None, **settings):
+        """A corpus view (atlas, search, qk) in a notebook, drawn as the app draws it; `text`: the
+        current text (default: the corpus's first)."""
+        from ..notebook import show
+
+        model = self.loaded_model()
+        text = text or next(iter(self.texts(self.sample(1)).values()))
+        return show(model.analyze(text), view, model, corpus=self, **settings)
 
     def loaded_model(self):
         """The corpus's model, loaded on first use (search runs its query through it)."""

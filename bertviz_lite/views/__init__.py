@@ -5,8 +5,10 @@ wiring from it.
 """
 
 from .ablation import AblationView
+from .atlas import AtlasView
 from .base import Control, Output, UserError, View, ViewState
 from .compare import CompareView
+from .context_search import SearchView
 from .embeddings import EmbeddingsView
 from .explain import ExplainView
 from .fill_mask import FillMaskView
@@ -14,6 +16,7 @@ from .formula import FormulaView
 from .head import HeadView
 from .head_importance import HeadImportanceView
 from .overview import OverviewView
+from .qk_space import QKView
 from .share import ShareView
 
 REGISTRY: tuple[View, ...] = (
@@ -26,6 +29,9 @@ REGISTRY: tuple[View, ...] = (
     FillMaskView(),
     CompareView(),
     FormulaView(),
+    AtlasView(),
+    SearchView(),
+    QKView(),
     ShareView(),
 )
 VIEWS = {view.name: view for view in REGISTRY}

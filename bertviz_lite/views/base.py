@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 
 
 class Shape(NamedTuple):
-    """What controls may depend on: the loaded model's size, and its labels and task."""
+    """What controls may depend on: the loaded model's size, its labels and task, and its name."""
 
     layers: int
     heads: int
     labels: tuple[str, ...] = ()
     task: str | None = None  # "classification", "ner", "masked-lm" or None
+    model: str = ""  # its name (what its corpora follow)
 
 
 __all__ = ["Control", "FigureSpec", "Output", "Shape", "UserError", "View", "ViewState"]
