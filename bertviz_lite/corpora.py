@@ -123,6 +123,20 @@ def prepare(model: str) -> str:
             "far, about 20 s in all. Open this view again in a moment.")
 
 
+def wait_for_default(model: str, timeout: float = 600) -> Any:
+    """`model`'s default corpus, built now if it is not (waiting for a build under way)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return open_corpus(DEFAULT, model)
+        except UserError:
+            if model in _failed or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def _complete(folder: Path) -> bool:
     try:
         return json.loads((folder / "corpus.json").read_text()).get("status") == "complete"

@@ -132,3 +132,12 @@ def browser():
             "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def default_corpus():
+    """MiniLM's default corpus (assets/default_corpus.txt, 1,026 texts), built once per session
+    in the session's cache (~20 s on 2 cores); app servers started by tests find it there."""
+    from bertviz_lite import corpora
+
+    return corpora.wait_for_default("minilm")
