@@ -6,7 +6,7 @@ r = ex.analyze("The cat sat on the mat.", pair=None, head_mask=None)
 r.attentions.shape                # (layers, heads, T, T)
 r.show("head", layer=2, head=5)   # in Jupyter: the app's figure, inline
 bv.head_view(attention, tokens)   # bertviz's call, on transformers' output_attentions
-bv.corpus.build("minilm", "texts.txt", out="corpora/mine")   # a corpus (requirements-scale.txt)
+bv.corpus.build("minilm", "texts.txt", out="corpora/mine")   # a corpus
 """
 
 from .analysis import Analysis

@@ -1,7 +1,9 @@
 """Serving the app: the command line, the person's own models, and launching with the bounds.
 
-`python app.py [--model PATH_OR_HUB_ID [--name NAME]]... [--share] [--host H] [--port P]`. Own
-models also come from BERTVIZ_LITE_MODELS or a models file, so a Space lists them without code.
+`python app.py [--model PATH_OR_HUB_ID [--name NAME]]... [--corpus DIR]... [--share] [--host H]
+[--port P]`. Own models also come from BERTVIZ_LITE_MODELS or a models file, own corpora from
+BERTVIZ_LITE_CORPORA, so a Space lists them without code. The default model's default corpus
+starts building at start (corpora.py), in the background.
 
 The app takes no upload, so the routes through which Gradio writes visitors' files are closed:
 `NoUploads`, a middleware given to Gradio's FastAPI app at launch (`app_kwargs`), refuses with
@@ -21,8 +23,9 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import catalog, events
+from . import catalog, corpora, events
 from .config import CheckpointError
+from .defaults import DEFAULT_MODEL
 from .ui import CONCURRENCY, MAX_UPLOAD, QUEUE_SIZE, SESSIONS, build
 from .views import UserError
 from .views.links import ASSETS
@@ -72,6 +75,12 @@ def add_models(specs: list[str], names: list[str]) -> list[str]:
     return added
 
 
+def add_corpora(folders: list[str]) -> list[str]:
+    """Register corpora built with the CLI (--corpus, BERTVIZ_LITE_CORPORA): a bad folder fails
+    at start with its reason."""
+    return [corpora.register(folder).name for folder in folders]
+
+
 def model_specs(args: argparse.Namespace) -> list[str]:
     """--model flags, then BERTVIZ_LITE_MODELS (one per line or ';'), then --models-file lines."""
     specs = list(args.model)
@@ -92,6 +101,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the name of the --model of the same position (default: its folder)")
     parser.add_argument("--models-file", default=os.environ.get("BERTVIZ_LITE_MODELS_FILE"),
                         help="a file with one NAME=PATH_OR_HUB_ID per line (for a Space)")  # fmt: skip
+    parser.add_argument("--corpus", action="append", default=[], metavar="DIR",
+                        help="add a corpus built with `python -m bertviz_lite corpus build` "
+                             "(repeatable; shown with the model it was built with)")  # fmt: skip
     parser.add_argument("--share", action="store_true", help="also give a public Gradio link")
     # Loopback unless told otherwise; Spaces sets GRADIO_SERVER_NAME itself.
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
@@ -99,8 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         added = add_models(model_specs(args), args.name)
+        env = os.environ.get("BERTVIZ_LITE_CORPORA", "")
+        add_corpora(args.corpus + [f for f in env.replace(";", "\n").splitlines() if f.strip()])
     except (CheckpointError, UserError, OSError) as e:
         parser.exit(2, f"error: {e}\n")
+    if corpora.installed():  # the corpus views open on the default model: start its corpus now
+        corpora.prepare(DEFAULT_MODEL)
     demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     # quiet: Gradio's own lines would tell a person to "set share=True in launch()"; the app's

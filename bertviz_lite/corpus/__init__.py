@@ -10,8 +10,9 @@ c.examples(layer=2, head=5, stat="to_prev")
 
 sources: the data; annotate: spaCy's tags aligned to tokens; stats: the statistics; extract: the
 Extractor both engines run; store: the folder and its tables; engines: the build; queries: the
-opened Corpus; cli: the command line. Needs requirements-scale.txt (lancedb, pyarrow; ray for
-engine="ray"): imported when first used, so the app and the rest of the CLI never load them.
+opened Corpus; cli: the command line. Needs lancedb and pyarrow (requirements.txt; Ray for
+engine="ray": requirements-scale.txt): imported when first used, so the app loads them only when
+a corpus view opens.
 """
 
 from __future__ import annotations

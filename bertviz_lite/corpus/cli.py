@@ -66,11 +66,11 @@ def run(args) -> int:
     """Carries out a parsed `corpus` command; 2 with a message for what the person can fix."""
     try:
         return _carry_out(args)
-    except ModuleNotFoundError as e:  # an app-only install: the store's libraries are optional
+    except ModuleNotFoundError as e:  # an install without the store, or without Ray
         if e.name not in ("lancedb", "pyarrow", "ray"):
             raise
-        print(f"error: a corpus needs {e.name}: pip install -r requirements-scale.txt",
-              file=sys.stderr)  # fmt: skip
+        needs = "requirements-scale.txt" if e.name == "ray" else "requirements.txt"
+        print(f"error: a corpus needs {e.name}: pip install -r {needs}", file=sys.stderr)
         return 2
 
 

@@ -64,7 +64,7 @@ def test_searching_an_unindexed_layer_says_which_are(folder, capsys):
     assert "layers 0, 6" in capsys.readouterr().err
 
 
-def test_without_the_scale_requirements_the_message_says_what_to_install(tmp_path):
+def test_without_the_store_the_message_says_what_to_install(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
@@ -76,4 +76,4 @@ def test_without_the_scale_requirements_the_message_says_what_to_install(tmp_pat
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
                           text=True, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert "pip install -r requirements-scale.txt" in done.stderr
+    assert "a corpus needs pyarrow: pip install -r requirements.txt" in done.stderr
