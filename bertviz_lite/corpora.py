@@ -97,7 +97,7 @@ def open_corpus(name: str, model: str) -> Any:
         raise UserError(f"No corpus {str(name)[:60]!r} for model {model!r} (its corpora: {listed}).")
     folder = _registered[name].folder if name in _registered else default_folder(model)
     if name == DEFAULT and not _complete(folder):
-        raise UserError(prepare(model))
+        raise UserError(f"{prepare(model)} Open this view again in a moment.")
     with _lock:
         if folder not in _opened:
             from .corpus import CorpusError, open
@@ -109,18 +109,22 @@ def open_corpus(name: str, model: str) -> Any:
         return _opened[folder]
 
 
-def prepare(model: str) -> str:
-    """Start building `model`'s default corpus unless built or under way; what the page says."""
+def prepare(model: str, started: bool = False) -> str:
+    """Start building `model`'s default corpus unless built or under way; what the page says
+    (`started`: "" unless this call started the build)."""
     total = sum(1 for line in DEFAULT_TEXTS.open(encoding="utf-8") if line.strip())
     with _lock:
         if model in _failed:
             return f"The default corpus of {model!r} could not be built: {_failed[model]}"
-        if model not in _building and not _complete(default_folder(model)):
+        start = model not in _building and not _complete(default_folder(model))
+        if start:
             _building[model] = 0
             threading.Thread(target=_build, args=(model,), daemon=True, name=f"corpus-{model}").start()
+        elif started:
+            return ""
         done = _building.get(model, total)
     return (f"The default corpus of {model!r} ({total:,} texts) is being built: {done:,} read so "
-            "far, about 20 s in all. Open this view again in a moment.")
+            "far, about 20 s in all.")
 
 
 def wait_for_default(model: str, timeout: float = 600) -> Any:

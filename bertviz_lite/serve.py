@@ -115,8 +115,9 @@ def main(argv: list[str] | None = None) -> None:
         add_corpora(args.corpus + [f for f in env.replace(";", "\n").splitlines() if f.strip()])
     except (CheckpointError, UserError, OSError) as e:
         parser.exit(2, f"error: {e}\n")
-    if corpora.installed():  # the corpus views open on the default model: start its corpus now
-        corpora.prepare(DEFAULT_MODEL)
+    # The corpus views open on the default model: its corpus starts building now (once per
+    # model version, in the cache), while the page serves everything else.
+    building = corpora.installed() and corpora.prepare(DEFAULT_MODEL, started=True)
     demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     # quiet: Gradio's own lines would tell a person to "set share=True in launch()"; the app's
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
                 show_error=False, max_file_size=MAX_UPLOAD, app_kwargs=app_kwargs(),
                 state_session_capacity=SESSIONS, quiet=True, prevent_thread_lock=True)  # fmt: skip
     print(f"* Running on {demo.local_url}", flush=True)
+    if building:
+        print(f"* {building}", flush=True)
     print(f"* Public link: {demo.share_url}" if demo.share_url else
           "* For a public link: python app.py --share", flush=True)  # fmt: skip
     demo.block_thread()

@@ -125,9 +125,9 @@ class Corpus:
         return pa.Table.from_pylist(ordered)
 
     def examples(self, layer: int, head: int, stat: str, k: int = 10,
-                 measure: str = "attention") -> pa.Table:  # fmt: skip
-        """The k texts whose own mean of `stat` at (layer, head) is highest: sentence, text,
-        value, tokens."""
+                 measure: str = "attention", lowest: bool = False) -> pa.Table:  # fmt: skip
+        """The k texts whose own mean of `stat` at (layer, head) is highest (`lowest`: lowest, as
+        for a focused head's entropy): sentence, text, value, tokens."""
         layer, head = _index("layer", layer, self.layers), _index("head", head, self.heads)
         stat = STATS[_choice("stat", stat, STATS)]
         column = f"{MEASURES[_choice('measure', measure, MEASURES)]}_{stat}"
@@ -136,7 +136,7 @@ class Corpus:
         rows = texts.search().select(["sentence", column]).limit(None).to_arrow()
         values = rows.column(column).combine_chunks().flatten().to_numpy()
         values = values.reshape(rows.num_rows, -1)[:, layer * self.heads + head]
-        top = np.argsort(-values, kind="stable")[:k]
+        top = np.argsort(values if lowest else -values, kind="stable")[:k]
         sentences = rows.column("sentence").to_numpy()[top]
         found = self._texts(sentences, ["sentence", "text", "tokens"])
         return pa.table({"sentence": sentences, "text": [found[s]["text"] for s in sentences],

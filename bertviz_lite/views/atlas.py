@@ -17,8 +17,9 @@ import numpy as np
 from .. import corpora
 from ..analysis import Analysis
 from ..context import ViewContext
+from ..corpus.stats import is_punctuation
 from .base import Control, FigureSpec, Output, Shape, UserError, View, ViewState
-from .heatmap import distinct_labels, heatmap, plain, typed_array
+from .heatmap import SCALES, distinct_labels, heatmap, plain, typed_array
 from .overview import GAP, LUT, font, grid_cell, labelled, tiled
 from .selection import select, weighted_attention
 
@@ -35,6 +36,7 @@ SAYS = {"to_cls": "attention to [CLS]", "to_sep": "attention to [SEP]",
 TILE = 40  # pixels a side per head
 EXAMPLES = 4
 SHOWN_TOKENS = 32  # an example's map is cut to this many tokens around its strongest link
+MIN_TOKENS = 8  # examples this long or longer are preferred
 
 
 def corpus_names(shape: Shape) -> list[str]:
@@ -164,8 +166,7 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
         found = ctx.memo.get(key, lambda: corpus.tokens_where("dep", relation, EXAMPLES))
         texts, rows = list(found.column("text").to_pylist()), found.column("position").to_pylist()
     else:
-        texts = ctx.memo.get(key, lambda: corpus.examples(layer, head, stat, EXAMPLES, measure)
-                             .column("text").to_pylist())  # fmt: skip
+        texts = ctx.memo.get(key, lambda: _top_texts(corpus, layer, head, stat, measure))
         rows = [None] * len(texts)
     model = ctx.model
     runs = ctx.memo.get(("atlas runs", model.name, model.variant, *key),
@@ -174,7 +175,7 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
     data, layout = [], _grid_layout(len(texts))
     for i, (text, r, row) in enumerate(zip(texts, runs, rows, strict=True)):
         m = weighted_attention(r, weighting)[layer, head]
-        link = _strongest(m, row, r.word_ids)
+        link = _strongest(m, row, r.word_ids, _counted(stat, r.tokens, r.word_ids))
         shown_rows, cols = _window(m, link)
         cut = m[np.ix_(shown_rows, cols)]
         tokens = [r.tokens[j] for j in shown_rows], [r.tokens[j] for j in cols]
@@ -182,14 +183,15 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
         axis = "" if i == 0 else str(i + 1)
         data.append(dict(type="heatmap", z=typed_array(np.round(cut * 100).astype(np.uint8)),
                          x=distinct_labels(tokens[1]), y=distinct_labels(tokens[0]), zmin=0,
-                         zmax=100, colorscale="Blues", showscale=False, xaxis=f"x{axis}",
+                         zmax=100, colorscale=SCALES["Blues"], showscale=False, xaxis=f"x{axis}",
                          yaxis=f"y{axis}", hovertemplate="%{y} → %{x}: %{z}%<extra></extra>"))  # fmt: skip
         a, b = strongest
         layout["shapes"].append(dict(type="rect", xref=f"x{axis}", yref=f"y{axis}", x0=b - 0.5,
                                      x1=b + 0.5, y0=a - 0.5, y1=a + 0.5,
                                      line=dict(color="#ff8c00", width=2)))  # fmt: skip
         shown = text if len(text) <= 60 else text[:57] + "…"
-        said = "strongest" if row is None else f"{relation} dependent, its most attended"
+        said = f"{relation} dependent, its most attended" if row is not None else (
+            "strongest link" if stat == "entropy" else f"strongest link counted in {stat}")
         caption = f"{said}: {tokens[0][a]} → {tokens[1][b]} {cut[a, b]:.0%}"
         layout["annotations"].append(dict(text=f"{plain(shown)}<br>{plain(caption)}",
                                           xref=f"x{axis} domain", yref=f"y{axis} domain", x=0,
@@ -198,16 +200,39 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
     if stat == DEPENDENCY:
         title = f"layer {state.layer}, head {state.head}: corpus texts with a {relation} dependent"
     else:
+        ranked = "lowest " + SAYS[stat].split(" (")[0] if stat == "entropy" else SAYS[stat]
         title = (f"layer {state.layer}, head {state.head}: top {len(texts)} of {corpus.size:,} "
-                 f"corpus texts by {SAYS[stat].split(' (')[0]}")  # fmt: skip
+                 f"corpus texts by {ranked}")  # fmt: skip
     layout["title"] = dict(text=plain(title), x=0.01, xanchor="left", font=dict(size=13))
     return FigureSpec(data=data, layout=layout)
 
 
-def _strongest(m: np.ndarray, row: int | None, word_ids: list) -> tuple[int, int]:
-    """The strongest link of the map; from `row` when given, to a token of another word."""
+def _top_texts(corpus: Any, layer: int, head: int, stat: str, measure: str) -> list[str]:
+    """The texts where the head's mean of `stat` is highest, of MIN_TOKENS tokens or more where
+    there are enough (in a three-token text every head's attention is "to the previous token")."""
+    # For entropy the telling texts are where the head is most focused: the lowest first.
+    top = corpus.examples(layer, head, stat, EXAMPLES * 10, measure,
+                          lowest=stat == "entropy").to_pylist()  # fmt: skip
+    long = [row for row in top if row["tokens"] >= MIN_TOKENS]
+    return [row["text"] for row in (long if len(long) >= EXAMPLES else top)[:EXAMPLES]]
+
+
+def _counted(stat: str, tokens: list[str], word_ids: list) -> np.ndarray:
+    """bool [T, T]: the links the statistic counts (for entropy, every link)."""
+    T = len(tokens)
+    i, j = np.indices((T, T))
+    special = np.array([w is None for w in word_ids])
+    columns = {"to_cls": j == 0, "to_sep": special[j] & (j > 0), "to_self": i == j,
+               "to_prev": j == i - 1, "to_next": j == i + 1,
+               "to_punct": np.array([is_punctuation(t) for t in tokens])[j]}  # fmt: skip
+    return columns.get(stat, np.ones((T, T), bool))
+
+
+def _strongest(m: np.ndarray, row: int | None, word_ids: list,
+               counted: np.ndarray) -> tuple[int, int]:  # fmt: skip
+    """The strongest link the statistic counts; from `row` when given, to another word's token."""
     if row is None:
-        a, b = np.unravel_index(int(np.argmax(m)), m.shape)
+        a, b = np.unravel_index(int(np.argmax(np.where(counted, m, -1.0))), m.shape)
         return int(a), int(b)
     other = np.array([w is not None and w != word_ids[row] for w in word_ids])
     weights = np.where(other, m[row], -1.0)

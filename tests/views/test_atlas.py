@@ -56,20 +56,31 @@ def test_a_click_on_a_tile_opens_that_head_and_a_gap_nothing():
     assert view.select(r, state(), [TILE + 1, 5]) == {}
 
 
-def test_examples_are_the_corpus_top_texts_with_their_strongest_link(default_corpus):
+def test_examples_are_the_top_texts_with_their_strongest_counted_link(default_corpus):
     out = VIEWS["atlas"].render(context(default_corpus), state(atlas_stat="to_prev", layer=2, head=4))
     figure = out["examples"]
-    top = default_corpus.examples(1, 3, "to_prev", k=4).column("text").to_pylist()
+    ranked = default_corpus.examples(1, 3, "to_prev", k=40).to_pylist()
+    top = [row["text"] for row in ranked if row["tokens"] >= 8][:4]  # long enough to tell
     captions = [a["text"] for a in figure["layout"]["annotations"]]
     assert len(figure["data"]) == len(top) == 4
     model = events.model("minilm")
     for text, caption, shape in zip(top, captions, figure["layout"]["shapes"], strict=True):
         assert caption.startswith(text[:40].replace("&", "&amp;").replace("<", "&lt;"))
-        m = model.analyze(text).attentions[1, 3]
-        a, b = np.unravel_index(np.argmax(m), m.shape)
-        tokens = model.analyze(text).tokens
-        assert f"{tokens[a]} → {tokens[b]} {m[a, b]:.0%}" in caption
-        assert (shape["y0"] + 0.5, shape["x0"] + 0.5) == (a, b)  # texts this short are not cut
+        r = model.analyze(text)
+        m = r.attentions[1, 3]
+        previous = np.eye(len(r.tokens), k=-1, dtype=bool)  # the links to_prev counts
+        a, b = np.unravel_index(np.argmax(np.where(previous, m, -1)), m.shape)
+        assert b == a - 1 and f"{r.tokens[a]} → {r.tokens[b]} {m[a, b]:.0%}" in caption
+        if len(r.tokens) <= 32:  # longer texts are cut around the link
+            assert (shape["y0"] + 0.5, shape["x0"] + 0.5) == (a, b)
+
+
+def test_focused_heads_show_their_lowest_entropy_texts(default_corpus):
+    out = VIEWS["atlas"].render(context(default_corpus), state(atlas_stat="entropy", layer=1, head=1))
+    lowest = default_corpus.examples(0, 0, "entropy", k=40, lowest=True).to_pylist()
+    first = next(row["text"] for row in lowest if row["tokens"] >= 8)
+    assert out["examples"]["layout"]["annotations"][0]["text"].startswith(first[:30])
+    assert "lowest entropy" in out["examples"]["layout"]["title"]["text"]
 
 
 def test_dependency_accuracy_states_its_baseline(default_corpus):
