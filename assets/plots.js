@@ -7,6 +7,29 @@
     icon: P.Icons.disk,
     click: (gd) => P.downloadImage(gd, { format: "svg", filename: "bertviz_lite" }),
   });
+  // The query–key view (views/qk_space.py) puts each point's text number in its customdata and
+  // the texts and head in layout.meta.qk: a click opens that text in the One head view at that
+  // head, through the address (the app restores a link's state on load). The text only ever
+  // travels as a URL parameter, never as markup. One listener per plot, for whatever it draws.
+  const openOnClick = (gd) => {
+    if (gd.__qkClick || typeof gd.on !== "function") return;
+    gd.__qkClick = true;
+    gd.on("plotly_click", (event) => {
+      const qk = gd.layout && gd.layout.meta && gd.layout.meta.qk;
+      const point = event && event.points && event.points[0];
+      if (!qk || !point || point.customdata == null) return;
+      const c = point.customdata;
+      const text = qk.texts[String(typeof c === "object" ? c[0] : c)];
+      if (typeof text !== "string") return;
+      const u = new URLSearchParams(location.search);
+      u.set("text", text);
+      u.delete("pair");
+      u.set("view", "head");
+      u.set("layer", qk.layer);
+      u.set("head", qk.head);
+      location.search = u.toString();
+    });
+  };
   const patch = () => {
     const P = window.Plotly;
     if (!P) return false;
@@ -16,7 +39,9 @@
       // PNGs are named for the app too (Plotly's default is "newplot.png").
       const extra = { modeBarButtonsToAdd: [svgButton(P)], displaylogo: false,
                       toImageButtonOptions: { filename: "bertviz_lite" } };
-      return react.call(this, gd, data, layout, Object.assign({}, config || {}, extra));
+      const drawn = react.call(this, gd, data, layout, Object.assign({}, config || {}, extra));
+      Promise.resolve(drawn).then(() => openOnClick(gd));
+      return drawn;
     };
     P.__svgButton = true;
     document.querySelectorAll(".js-plotly-plot").forEach((gd) => {
