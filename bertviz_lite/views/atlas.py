@@ -10,6 +10,7 @@ The corpus control lives here; the other corpus views read the same setting.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ TILE = 40  # pixels a side per head
 EXAMPLES = 4
 SHOWN_TOKENS = 32  # an example's map is cut to this many tokens around its strongest link
 MIN_TOKENS = 8  # examples this long or longer are preferred
+ROW = 240  # pixels per example: its caption (three lines) and its map
 
 
 def corpus_names(shape: Shape) -> list[str]:
@@ -141,8 +143,6 @@ def atlas_image(values: np.ndarray, caption: str, picked: tuple[int, int]) -> np
 
 def _captioned(image: np.ndarray, caption: str) -> np.ndarray:
     """The image with `caption` wrapped below it (the tiles keep their pixels: clicks map)."""
-    import textwrap
-
     from PIL import Image, ImageDraw
 
     lines = textwrap.wrap(caption, width=max(30, image.shape[1] // 7))
@@ -189,13 +189,14 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
         layout["shapes"].append(dict(type="rect", xref=f"x{axis}", yref=f"y{axis}", x0=b - 0.5,
                                      x1=b + 0.5, y0=a - 0.5, y1=a + 0.5,
                                      line=dict(color="#ff8c00", width=2)))  # fmt: skip
-        shown = text if len(text) <= 60 else text[:57] + "…"
-        said = f"{relation} dependent, its most attended" if row is not None else (
-            "strongest link" if stat == "entropy" else f"strongest link counted in {stat}")
+        # Two short lines of the text at most: a caption must fit a phone's width.
+        lines = textwrap.wrap(text, 50, max_lines=2, placeholder="…")
+        said = f"{relation} dependent → most attended" if row is not None else (
+            "strongest link" if stat == "entropy" else f"strongest {stat} link")
         caption = f"{said}: {tokens[0][a]} → {tokens[1][b]} {cut[a, b]:.0%}"
-        layout["annotations"].append(dict(text=f"{plain(shown)}<br>{plain(caption)}",
+        layout["annotations"].append(dict(text="<br>".join(map(plain, [*lines, caption])),
                                           xref=f"x{axis} domain", yref=f"y{axis} domain", x=0,
-                                          y=1, yshift=28, xanchor="left", yanchor="bottom",
+                                          y=1, yshift=4, xanchor="left", yanchor="bottom",
                                           showarrow=False, align="left", font=dict(size=11)))  # fmt: skip
     if stat == DEPENDENCY:
         title = f"layer {state.layer}, head {state.head}: corpus texts with a {relation} dependent"
@@ -254,16 +255,16 @@ def _window(m: np.ndarray, link: tuple[int, int]) -> tuple[np.ndarray, np.ndarra
 
 
 def _grid_layout(n: int) -> dict:
-    """Two maps a row, each square-ish, with room above each for its caption."""
-    columns, rows = 2, (n + 1) // 2
-    layout: dict[str, Any] = dict(template="none", height=60 + 330 * rows, showlegend=False,
-                                  margin=dict(l=10, r=10, t=70, b=10), shapes=[], annotations=[])  # fmt: skip
+    """One map a row (legible on a phone too), each with its caption above it."""
+    rows = max(n, 1)
+    height = ROW * rows
+    layout: dict[str, Any] = dict(template="none", height=height + 50, showlegend=False,
+                                  margin=dict(l=10, r=10, t=40, b=10), shapes=[], annotations=[])  # fmt: skip
     for i in range(n):
-        row, col = divmod(i, columns)
         axis = "" if i == 0 else str(i + 1)
-        x0, y1 = col / columns + 0.04, 1 - row / rows - 0.09
-        layout[f"xaxis{axis}"] = dict(domain=[x0 + 0.05, x0 + 0.45], showticklabels=False,
-                                      type="category", anchor=f"y{axis}")  # fmt: skip
-        layout[f"yaxis{axis}"] = dict(domain=[y1 - 0.8 / rows, y1], showticklabels=False,
+        top, bottom = 1 - (i * ROW + 52) / height, 1 - ((i + 1) * ROW - 8) / height
+        layout[f"xaxis{axis}"] = dict(domain=[0, 1], showticklabels=False, type="category",
+                                      anchor=f"y{axis}")  # fmt: skip
+        layout[f"yaxis{axis}"] = dict(domain=[bottom, top], showticklabels=False,
                                       type="category", autorange="reversed", anchor=f"x{axis}")  # fmt: skip
     return layout
