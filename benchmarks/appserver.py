@@ -77,6 +77,9 @@ def running_app(
         **os.environ,
         **({"BERTVIZ_LITE_CACHE": str(cache_dir)} if cache_dir else {}),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        # No default corpus built in the background of a measured start or load test: a test
+        # that needs it builds it first (tests/conftest.py, default_corpus).
+        "BERTVIZ_LITE_CORPUS_AT_START": "0",
         "TMPDIR": str(scratch),
         "GRADIO_TEMP_DIR": str(scratch / "gradio"),
     }

@@ -116,8 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     except (CheckpointError, UserError, OSError) as e:
         parser.exit(2, f"error: {e}\n")
     # The corpus views open on the default model: its corpus starts building now (once per
-    # model version, in the cache), while the page serves everything else.
-    building = corpora.installed() and corpora.prepare(DEFAULT_MODEL, started=True)
+    # model version, in the cache), while the page serves everything else; with
+    # BERTVIZ_LITE_CORPUS_AT_START=0, at the first visit of a corpus view instead.
+    at_start = os.environ.get("BERTVIZ_LITE_CORPUS_AT_START", "1") != "0"
+    building = at_start and corpora.installed() and corpora.prepare(DEFAULT_MODEL, started=True)
     demo = build(extra_examples=added)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     # quiet: Gradio's own lines would tell a person to "set share=True in launch()"; the app's
