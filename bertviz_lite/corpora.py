@@ -92,8 +92,11 @@ def open_corpus(name: str, model: str) -> Any:
     this model, not installed, or the default still being built (its build is then started)."""
     if not installed():
         raise UserError("Corpus views need lancedb and pyarrow: pip install -r requirements.txt")
+    if not names_for(model):
+        raise UserError(f"No corpus for model {model!r}: build one with `python -m bertviz_lite "
+                        f"corpus build --model ...` and start the app with --corpus DIR.")  # fmt: skip
     if name not in names_for(model):
-        listed = ", ".join(names_for(model)) or "none"
+        listed = ", ".join(names_for(model))
         raise UserError(f"No corpus {str(name)[:60]!r} for model {model!r} (its corpora: {listed}).")
     folder = _registered[name].folder if name in _registered else default_folder(model)
     if name == DEFAULT and not _complete(folder):
