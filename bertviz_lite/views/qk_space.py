@@ -25,6 +25,7 @@ from .heatmap import plain, typed_array
 QK_TOKENS = 1500  # tokens sampled (each drawn twice): a ~200 kB figure, fast on a laptop
 COLOURS = ("query / key", "position", "part of speech")
 KINDS = {"query": ("#1b9e77", "circle"), "key": ("#e7298a", "diamond")}  # AttentionViz's hues
+PLURAL = {"query": "queries", "key": "keys"}
 POS_SHOWN = 8  # parts of speech with their own colour; the rest are "other"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#17becf", "#7f7f7f", "#bcbd22")  # fmt: skip
@@ -156,12 +157,16 @@ def qk_figure(sample: QKSample, layer: int, head: int, colour: str) -> FigureSpe
                     **extra)  # fmt: skip
 
     if colour == "position":
-        top = int(sample.position.max()) if n else 1
+        # Most texts are short: the scale ends at the 95th percentile (later ones take its
+        # colour; the hover says the true position), so that the usual ones differ.
+        top = max(1, int(np.percentile(sample.position, 95))) if n else 1
+        bar = dict(title=dict(text=f"position (0…{top}+)", side="top"), orientation="h",
+                   thickness=10, lenmode="pixels", len=220, x=0, xanchor="left", y=0,
+                   yanchor="top")  # fmt: skip
         for kind in kinds:
-            data.append(points(kind, slice(None), name=f"{kind}s", showlegend=False, marker=dict(
+            data.append(points(kind, slice(None), name=PLURAL[kind], showlegend=False, marker=dict(
                 color=typed_array(sample.position), colorscale="Viridis", cmin=0, cmax=top,
-                showscale=kind == "query",
-                colorbar=dict(title=dict(text="position"), thickness=12))))  # fmt: skip
+                showscale=kind == "query", colorbar=bar)))  # fmt: skip
     elif colour == "part of speech":
         tags = np.array(sample.pos)
         names, counts = np.unique(tags, return_counts=True)
@@ -175,19 +180,24 @@ def qk_figure(sample: QKSample, layer: int, head: int, colour: str) -> FigureSpe
                                    marker=dict(color=PALETTE[i % len(PALETTE)])))  # fmt: skip
     else:
         for kind, (hue, _) in KINDS.items():
-            data.append(points(kind, slice(None), name=f"{kind}s", marker=dict(color=hue)))
+            data.append(points(kind, slice(None), name=PLURAL[kind], marker=dict(color=hue)))
     share = float(sample.explained[layer, head].sum())
     texts = len(sample.texts)
-    title = (f"Layer {layer + 1}, head {head + 1}: queries (●) and keys (◆), PCA to 2-D "
-             f"({share:.0%} of variance)<br><span style='font-size:11px'>a sample of {n:,} "
-             f"tokens from {texts:,} of the corpus's {sample.corpus_size:,} texts</span>")  # fmt: skip
+    # Short lines: the title must fit a phone's 390 pixels too.
+    title = (f"Layer {layer + 1}, head {head + 1}: queries (●) and keys (◆)<br>"
+             f"<span style='font-size:11px'>PCA to 2-D ({share:.0%} of variance) of a sample of "
+             f"{n:,} tokens<br>from {texts:,} of the corpus's {sample.corpus_size:,} texts</span>")  # fmt: skip
     layout = dict(
-        template="none", height=560, margin=dict(l=40, r=10, t=64, b=30), hovermode="closest",
-        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=13)),
-        xaxis=dict(zeroline=False, showticklabels=False, title=dict(text="PC 1")),
-        yaxis=dict(zeroline=False, showticklabels=False, title=dict(text="PC 2"),
-                   scaleanchor="x"),  # one unit each way: distances read true
-        legend=dict(orientation="h", y=-0.04, yanchor="top", itemsizing="constant"),
+        template="none", height=620, margin=dict(l=10, r=10, t=96, b=10), hovermode="closest",
+        title=dict(text=title, x=0.01, xanchor="left", y=0.995, yanchor="top", yref="container",
+                   pad=dict(t=36), font=dict(size=13)),  # below the card's label
+        # One unit each way, so that distances read true: the plot keeps its aspect and sits
+        # left in a wide card, rather than stretching one axis.
+        xaxis=dict(zeroline=False, showticklabels=False, constrain="domain",
+                   constraintoward="left"),
+        yaxis=dict(zeroline=False, showticklabels=False, scaleanchor="x", constrain="domain",
+                   constraintoward="bottom"),  # above the legend and scale (on a phone)
+        legend=dict(orientation="h", x=0, y=0, yanchor="top", itemsizing="constant"),
         # What a click needs (assets/plots.js): each text by number, and the head to open it at.
         meta=dict(qk=dict(layer=layer + 1, head=head + 1,
                           texts={str(s): t for s, t in sample.texts.items()})),

@@ -104,8 +104,8 @@ def test_the_sample_is_whole_texts_stated_in_the_title(drawn, default_corpus):
     assert tokens > QK_TOKENS * 0.8  # the budget is used, not a token or two
     title = fig["layout"]["title"]["text"]
     assert "Layer 3, head 5" in title and "PCA" in title
-    assert (f"a sample of {tokens:,} tokens from {len(texts)} of the corpus's "
-            f"{default_corpus.size:,} texts") in title  # fmt: skip
+    assert f"a sample of {tokens:,} tokens<br>from {len(texts)} of the corpus's " in title
+    assert f"of the corpus's {default_corpus.size:,} texts" in title
     # Every text is a corpus text, whole, and spread over the corpus (not its first ones).
     numbers = sorted(map(int, fig["layout"]["meta"]["qk"]["texts"]))
     assert default_corpus.texts(numbers) == {s: t for s, t in zip(numbers, texts)}
@@ -122,7 +122,9 @@ def test_colourings(drawn):
     n = len(decode(figures["query / key"]["data"][0]["x"]))
     position = figures["position"]["data"]
     assert [t["marker"]["symbol"] for t in position] == ["circle", "diamond"]
-    assert decode(position[0]["marker"]["color"]).max() == position[0]["marker"]["cmax"]
+    positions = decode(position[0]["marker"]["color"])
+    assert position[0]["marker"]["cmax"] == int(np.percentile(positions, 95))
+    assert len(positions) == n and positions.min() == 0
     pos = figures["part of speech"]["data"]
     names = [t["name"] for t in pos if t["showlegend"]]
     assert "NOUN" in names and "special" in names and len(names) <= 9
