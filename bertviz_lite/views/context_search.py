@@ -82,7 +82,8 @@ class SearchView(View):
     intro = ("Click a token of your text: the corpus tokens whose vectors lie nearest to its own "
              "at the layer picked (cosine, 1: the same direction), each in its sentence with its "
              "part of speech, dependency relation and entity. Near vectors mean the model "
-             "represents the tokens alike there, not that they mean the same.")  # fmt: skip
+             "represents the tokens alike there, not that they mean the same. The corpus is "
+             "the one picked in Head atlas.")  # fmt: skip
     controls = (
         Control("search_token", "Token searched (its number; click one)", "number", 1, low=0,
                 high=8191),
@@ -120,10 +121,11 @@ class SearchView(View):
         search = _searcher(ctx, corpus, position, where, k)
         hits, note = search(layer)
         tokenizer = (ctx.model or corpus.loaded_model()).tokenizer
+        among = f"{corpus.manifest['tokens']:,} tokens of {corpus.size:,} texts"
         label = "dep" if state.search_pos != ANY else "pos"  # a POS filter leaves one POS
         return {
             "tokens": [(text, PICKED if p == position else None) for text, p in units],
-            "hits": hit_spans(hits, tokenizer, token, layer, _described(state), note),
+            "hits": hit_spans(hits, tokenizer, token, layer, _described(state), note, among),
             "summary": summary_figure({i: search(i)[0] for i in indexed}, label, token, layer),
         }
 
@@ -165,49 +167,51 @@ def _searcher(ctx: ViewContext, corpus: Any, position: int, where: str | None, k
         return ctx.memo.get(("search query", *key),
                             lambda: corpus.loaded_model().analyze(ctx.text, ctx.pair).hidden_states)  # fmt: skip
 
-    def nearest(layer: int, limit: int, extra: str | None = None) -> list[dict]:
-        both = " AND ".join(f"({w})" for w in (where, extra) if w) or None
+    def nearest(layer: int, limit: int, *wheres: str | None) -> list[dict]:
+        both = " AND ".join(f"({w})" for w in wheres if w) or None
         return corpus.search_vector(vectors()[layer][position], layer, limit, both).to_pylist()
 
     def own() -> tuple[int, int] | None:
         # The token itself, when its text is in the corpus: found at the deepest layer, where a
-        # vector depends on the whole sentence (at layer 0 every "the" at that position ties).
+        # vector depends on the whole sentence (at layer 0 every "the" at that position ties);
+        # unfiltered, so that it is the same for every filter.
         deepest = max(corpus.manifest["vectors_layers"])
         top = ctx.memo.get(("search own", *key, position), lambda: nearest(deepest, 1))
         found = top and top[0]["score"] > 0.9999 and top[0]["text"] == ctx.text and not ctx.pair
         return (int(top[0]["sentence"]), int(top[0]["position"])) if found else None
 
     def ranked(layer: int) -> list[dict]:
-        rows = nearest(layer, k)
+        rows = nearest(layer, k, where)
         mine = own() if rows and rows[0]["score"] > 0.9999 else None
         if mine is None or (rows[0]["sentence"], rows[0]["position"]) == mine:
             return rows
         # A tie at the top (same vector): the searched token's own sentence goes first.
         at = f"sentence = {mine[0]} AND position = {mine[1]}"  # numbers from the corpus
-        itself = nearest(layer, 1, at)
+        itself = nearest(layer, 1, where, at)
         if not itself or itself[0]["score"] < rows[0]["score"] - 1e-4:
             return rows
         rest = [h for h in rows if (h["sentence"], h["position"]) != mine]
         return [itself[0], *rest][:k]
 
     def search(layer: int) -> tuple[list[dict], str]:
-        return ctx.memo.get(("search", *key, position, layer, where, k), lambda: ranked(layer)), note
+        rows = ctx.memo.get(("search", *key, position, layer, where, k), lambda: ranked(layer))
+        return rows, note
 
     return search
 
 
 def hit_spans(hits: list[dict], tokenizer: Any, token: str, layer: int, filtered: str,
-              note: str) -> list[tuple[str, str | None]]:  # fmt: skip
+              note: str = "", among: str = "the corpus") -> list[tuple[str, str | None]]:  # fmt: skip
     """Each hit on a line: its score, then its sentence around the matched token, the token
     tagged with its POS, relation and entity. Plain text spans: no corpus string becomes markup."""
     head = f"{note}\n" if note else ""
     if not hits:
         said = f"is {filtered}: loosen the filters" if filtered else "was found"
         return [(f"{head}No corpus token {said}.", None)]
-    filtered = f" ({filtered})" if filtered else ""
+    filtered = f" ({filtered} only)" if filtered else ""
     spans: list[tuple[str, str | None]] = [
-        (f"{head}The {len(hits)} corpus tokens{filtered} nearest to “{token}” at layer {layer}:\n",
-         None)]  # fmt: skip
+        (f"{head}Of {among}, the {len(hits)} nearest to “{token}” at layer {layer}{filtered}, "
+         "by cosine:\n", None)]  # fmt: skip
     for h in hits:
         text = " ".join(h["text"].split())  # one line a hit
         a, b = tokenizer.encode(text).offsets[h["position"]]
@@ -241,12 +245,15 @@ def summary_figure(by_layer: dict[int, list[dict]], label: str, token: str,
                          hovertemplate=f"{plain(name)}: %{{y:.0%}} at layer %{{x}}<extra></extra>"))  # fmt: skip
     what = "parts of speech" if label == "pos" else "dependency relations"
     layout = dict(
-        template="none", barmode="stack", height=320, margin=dict(l=50, r=10, t=60, b=50),
-        title=dict(text=plain(f"The neighbours of “{token}”: their {what}, layer by layer"),
-                   x=0.01, xanchor="left", font=dict(size=13)),
-        xaxis=dict(title=dict(text="layer (0: embeddings)"), dtick=1),
+        template="none", barmode="stack", height=360, margin=dict(l=50, r=10, t=135, b=50),
+        # Two short lines: a phone's width shows them whole.
+        title=dict(text=f"The neighbours of “{plain(token)}”:<br>their {what}, layer by layer",
+                   x=0.01, xanchor="left", y=0.995, yanchor="top", yref="container",
+                   pad=dict(t=40), font=dict(size=13)),  # below the card's label
+        xaxis=dict(title=dict(text="layer"), tickvals=layers,
+                   ticktext=[str(i) if i else "0 emb" for i in layers]),
         yaxis=dict(title=dict(text="share"), tickformat=".0%", range=[0, 1]),
-        legend=dict(orientation="h", y=-0.25), showlegend=True,
+        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", traceorder="normal"), showlegend=True,
         shapes=[dict(type="rect", xref="x", yref="paper", x0=layer - 0.45, x1=layer + 0.45,
                      y0=0, y1=1, line=dict(color="#ff8c00", width=2))],
     )  # fmt: skip

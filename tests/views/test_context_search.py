@@ -72,7 +72,17 @@ def test_a_corpus_sentence_finds_itself_first(default_corpus, corpus_text, layer
     assert first["at"] == ctx.analysis.encoding.offsets[position][0]  # that very token
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert f"at layer {layer}" in out["hits"][0][0]
+    assert f"at layer {layer}, by cosine" in out["hits"][0][0]
+
+
+def test_an_int8_analysis_searches_with_the_corpus_vectors(default_corpus, corpus_text):
+    r = events.analysis("minilm", corpus_text, None, variant="int8")
+    ctx = ViewContext(r, events.model("minilm", "int8"), events.CACHE, None,
+                      lambda name: default_corpus)  # fmt: skip
+    out = VIEW.render(ctx, state_for(corpus_text, variant="int8", search_token=1))
+    assert out["hits"][0][0].startswith("Your analysis ran at another precision")
+    first = hits_of(out["hits"])[0]
+    assert first["text"] == corpus_text and first["at"] == 0 and first["score"] > 0.999
 
 
 def test_filters_hold(default_corpus, corpus_text):
@@ -121,8 +131,8 @@ def test_a_click_picks_that_token(default_corpus):
     r = ctx.analysis
     state = state_for("Tokenization works.", "It really does.")
     units = token_units(r)
-    assert "".join(text for text, _ in units).replace("  ‖  ", " ") == (
-        "Tokenization works. It really does.")
+    shown = "".join(text for text, _ in units).replace("  ‖  ", " ")
+    assert shown == "Tokenization works. It really does."
     for i, (text, position) in enumerate(units):
         change = VIEW.select(r, state, [i, text])
         if position is None:  # the separator of the two sentences
