@@ -93,9 +93,13 @@ def compute(ctx: ViewContext, corpus: Any) -> QKSample:
         for i, r in zip(batch, model.analyze_encodings([picked[i][1] for i in batch],
                                                         extra=("queries", "keys"))):  # fmt: skip
             runs[i] = (r.queries, r.keys)  # the rest of the analysis (its maps) is dropped
-    q = np.concatenate([qr for qr, _ in runs], axis=2).astype(np.float64)  # [L, H, N, d]
-    k = np.concatenate([kr for _, kr in runs], axis=2).astype(np.float64)
-    coords, explained = pca_2d(np.concatenate(normalise(q, k), axis=2))
+    # One layer at a time: all of BERT-base's heads at once would take ~0.8 GB in float64.
+    layers = []
+    for layer in range(len(runs[0][0])):
+        q = np.concatenate([qr[layer] for qr, _ in runs], axis=1).astype(np.float64)  # [H, N, d]
+        k = np.concatenate([kr[layer] for _, kr in runs], axis=1).astype(np.float64)
+        layers.append(pca_2d(np.concatenate(normalise(q, k), axis=1)))
+    coords, explained = np.stack([c for c, _ in layers]), np.stack([e for _, e in layers])
     sentence = np.concatenate([[s] * len(e) for s, e in picked])
     sentence = sentence.astype(np.uint16 if sentence.max() < 2**16 else np.int32)
     position = np.concatenate([np.arange(len(e)) for _, e in picked]).astype(np.uint16)
