@@ -88,6 +88,8 @@ def compute(ctx: ViewContext, corpus: Any) -> QKSample:
 
     model = ctx.model
     picked = sample_texts(corpus, model.tokenizer)
+    if not picked:
+        raise UserError("This corpus has no texts to sample.")
     runs: list = [None] * len(picked)
     for batch in batches([len(e) for _, e in picked]):
         for i, r in zip(batch, model.analyze_encodings([picked[i][1] for i in batch],

@@ -85,7 +85,7 @@ def test_the_normalisation_keeps_attention_and_matches_centroids_and_norms(drawn
     start, d = 0, q.shape[-1]
     for r in runs:
         n = len(r.tokens)
-        scores = q2[..., start:start + n, :] @ np.swapaxes(k2[..., start:start + n, :], -1, -2)
+        scores = q2[..., start : start + n, :] @ np.swapaxes(k2[..., start : start + n, :], -1, -2)
         scores = scores / np.sqrt(d)
         weights = np.exp(scores - scores.max(-1, keepdims=True))
         weights /= weights.sum(-1, keepdims=True)
