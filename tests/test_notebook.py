@@ -91,11 +91,14 @@ def test_views_run_the_model_that_made_the_analysis():
 
 
 # What each kind of model cannot show, and says so (a base encoder has nothing to explain).
+# The corpus views draw from a corpus: r.show says how (corpus.show draws them, test_atlas.py).
+CORPUS = {view: "draw from a corpus" for view in ("atlas", "search", "qk")}
 DOES_NOT_APPLY = {
-    None: {"ablation": "no prediction", "explain": "explain a prediction", "fill": "masked-LM"},
-    "classification": {"fill": "masked-LM"},
-    "ner": {"fill": "masked-LM"},
-    "masked-lm": {"explain": "explain a prediction"},
+    None: {"ablation": "no prediction", "explain": "explain a prediction", "fill": "masked-LM",
+           **CORPUS},
+    "classification": {"fill": "masked-LM", **CORPUS},
+    "ner": {"fill": "masked-LM", **CORPUS},
+    "masked-lm": {"explain": "explain a prediction", **CORPUS},
 }
 
 
