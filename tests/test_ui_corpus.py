@@ -50,3 +50,53 @@ def test_the_atlas_draws_and_a_click_on_a_head_shows_its_examples(server, browse
     notes = page.locator("#notes textarea")
     assert not notes.is_visible() or "Error" not in notes.input_value()
     page.close()
+
+
+def test_a_search_finds_the_clicked_tokens_own_sentence_first(server, browser):
+    page = opened(browser, server, text=CORPUS_TEXT, view="search")
+    page.wait_for_function("document.querySelector('#search-hits .token')"
+                           "?.textContent.includes('nearest to')")  # fmt: skip
+    page.locator("#search-tokens .token", has_text="profits").first.click()
+    page.wait_for_function("document.querySelector('#search-hits .token')"
+                           "?.textContent.includes('“profits”')")  # fmt: skip
+    spans = page.locator("#search-hits .token").all_inner_texts()
+    # after the header, the first hit: the corpus's own sentence, the clicked token marked in it
+    first = next(i for i, s in enumerate(spans) if "Quarterly" in s)
+    assert first <= 2, spans[:5]
+    assert spans[first + 1].startswith("profits"), spans[first : first + 3]
+    assert "search_token=2" in page.locator("#share-link textarea").input_value()
+    assert page.locator("#search-summary .js-plotly-plot").count() == 1
+    page.close()
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_query_key_plot_draws_and_a_click_opens_a_sentence(server, browser, width):
+    page = opened(browser, server, width, text="The cat sat.", view="qk", qk_layer=3, qk_head=5)
+    page.wait_for_function("document.querySelector('#qk-plot .js-plotly-plot')?.layout?.meta?.qk")
+    page.locator("#qk-plot").scroll_into_view_if_needed()
+    # a point with no other near it, so that the click cannot land on a neighbour
+    point = page.evaluate("""() => {
+        const gd = document.querySelector('#qk-plot .js-plotly-plot');
+        const L = gd._fullLayout, d = gd._fullData[0], box = gd.getBoundingClientRect();
+        let best = 0, far = -1;
+        for (let i = 0; i < d.x.length; i += 7) {
+            let near = Infinity;
+            for (const t of gd._fullData) for (let j = 0; j < t.x.length; j++) {
+                if (t === d && j === i) continue;
+                near = Math.min(near, (t.x[j] - d.x[i]) ** 2 + (t.y[j] - d.y[i]) ** 2);
+            }
+            if (near > far) { far = near; best = i; }
+        }
+        return {x: box.left + L.xaxis._offset + L.xaxis.l2p(d.x[best]),
+                y: box.top + L.yaxis._offset + L.yaxis.l2p(d.y[best]),
+                text: gd.layout.meta.qk.texts[String(d.customdata[best][0])]};
+    }""")
+    page.mouse.move(point["x"], point["y"])
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_function("new URLSearchParams(location.search).get('view') === 'head'")
+    params = page.evaluate("Object.fromEntries(new URLSearchParams(location.search))")
+    assert params["text"] == point["text"] and params["layer"] == "3" and params["head"] == "5"
+    page.wait_for_function("document.querySelector('#head-plot .gtitle')"
+                           "?.textContent.includes('layer 3, head 5')")  # fmt: skip
+    assert page.locator("textarea").first.input_value() == params["text"]
+    page.close()
