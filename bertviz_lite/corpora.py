@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ _failed: dict[str, str] = {}  # model -> why its default corpus could not be bui
 _lock = threading.Lock()
 
 
+@cache
 def installed() -> bool:
     """Whether this install can open a corpus (lancedb and pyarrow)."""
     return all(importlib.util.find_spec(m) is not None for m in ("lancedb", "pyarrow"))
@@ -92,13 +94,16 @@ def open_corpus(name: str, model: str) -> Any:
     this model, not installed, or the default still being built (its build is then started)."""
     if not installed():
         raise UserError("Corpus views need lancedb and pyarrow: pip install -r requirements.txt")
-    if not names_for(model):
+    names = names_for(model)
+    if not names:
         raise UserError(f"No corpus for model {model!r}: build one with `python -m bertviz_lite "
                         f"corpus build --model ...` and start the app with --corpus DIR.")  # fmt: skip
-    if name not in names_for(model):
-        listed = ", ".join(names_for(model))
-        raise UserError(f"No corpus {str(name)[:60]!r} for model {model!r} (its corpora: {listed}).")
+    if name not in names:
+        raise UserError(f"No corpus {str(name)[:60]!r} for model {model!r} (its corpora: "
+                        f"{', '.join(names)}).")  # fmt: skip
     folder = _registered[name].folder if name in _registered else default_folder(model)
+    if folder in _opened:  # every redraw of a corpus view: no file read
+        return _opened[folder]
     if name == DEFAULT and not _complete(folder):
         raise UserError(f"{prepare(model)} Open this view again in a moment.")
     with _lock:
@@ -115,7 +120,7 @@ def open_corpus(name: str, model: str) -> Any:
 def prepare(model: str, started: bool = False) -> str:
     """Start building `model`'s default corpus unless built or under way; what the page says
     (`started`: "" unless this call started the build)."""
-    total = sum(1 for line in DEFAULT_TEXTS.open(encoding="utf-8") if line.strip())
+    total = _default_size()
     with _lock:
         if model in _failed:
             return f"The default corpus of {model!r} could not be built: {_failed[model]}"
@@ -128,6 +133,11 @@ def prepare(model: str, started: bool = False) -> str:
         done = _building.get(model, total)
     return (f"The default corpus of {model!r} ({total:,} texts) is being built: {done:,} read so "
             "far, about 20 s in all.")
+
+
+@cache
+def _default_size() -> int:
+    return sum(1 for line in DEFAULT_TEXTS.open(encoding="utf-8") if line.strip())
 
 
 def wait_for_default(model: str, timeout: float = 600) -> Any:

@@ -78,7 +78,10 @@ class AtlasView(View):
     ) -> dict[str, Any]:
         corpus = ctx.corpus(state.corpus)
         measure = MEASURES[state.atlas_measure]
-        values, caption = head_values(corpus, state.atlas_stat, state.atlas_relation, measure)
+        # The dependency table is rebuilt from the totals on each call: kept, as the examples are.
+        key = ("atlas values", str(corpus.folder), state.atlas_stat, state.atlas_relation, measure)
+        values, caption = ctx.memo.get(key, lambda: head_values(corpus, state.atlas_stat,
+                                                                state.atlas_relation, measure))  # fmt: skip
         layer, head = state.layer - 1, state.head - 1
         return {
             "grid": atlas_image(values, caption, (layer, head)),
