@@ -21,6 +21,7 @@ import numpy as np
 from . import cache, catalog, checkpoint_checks, predictions
 from .analysis import Analysis
 from .config import BertConfig, read_config, resolve, weights_file
+from .graphs import Graphs
 from .runtime import Session, resolve_device
 from .tokenizer import Encoding, Tokenizer, batch_arrays
 
@@ -41,10 +42,10 @@ class LoadedModel:
 
     def __init__(
         self, name: str, checkpoint: Path, config: BertConfig, session: Session, variant: str,
-        logits_graph: Callable[[], Session] | None = None, tokenizer: Tokenizer | None = None,
+        graphs: Graphs | None = None, tokenizer: Tokenizer | None = None,
         adapter_dir: Path | None = None,
     ):  # fmt: skip
-        """logits_graph: opens a graph of the logits alone (export.LogitsOutputs), when asked;
+        """graphs: opens the model's other graphs (the logits alone, context mixing) when asked;
         tokenizer: the checkpoint's, when already open (else opened from `checkpoint`);
         adapter_dir: the task adapter merged into the weights (a catalog task model), if any."""
         self.name = name
@@ -54,8 +55,7 @@ class LoadedModel:
         # embedding layer, and another thread's run would pass through those hooks (two
         # visitors' Explain clicks: "Sizes of tensors must match").
         self.torch_lock = threading.Lock()
-        self._open_logits_graph = logits_graph
-        self._logits_session: Session | None = None
+        self.graphs = graphs
         self._opening = threading.Lock()
         self.checkpoint = checkpoint
         self.config = config
@@ -129,11 +129,18 @@ class LoadedModel:
         (opened, and exported if need be, when first asked: its last layer computes [CLS] only,
         equal to the full graph's logits to float rounding and ~18% faster at 128 tokens);
         the full graph for any other model."""
-        with self._opening:  # two first requests must not open it twice
-            if self._logits_session is None:
-                opener = self._open_logits_graph
-                self._logits_session = opener() if opener is not None else self.session
-        return self._logits_session
+        classifier = self.config.head == "sequence-classification"
+        if self.graphs is None or not classifier:
+            return self.session
+        return self.graphs.open("logits")
+
+    @property
+    def mixing_session(self) -> Session:
+        """The context-mixing graph (mixing_graph.py: value zeroing and ALTI), fp32, exported
+        and opened when first asked."""
+        if self.graphs is None:
+            raise ValueError("this model was opened without its graphs: load it with bv.load")
+        return self.graphs.open("mixing")
 
     def logits(self, encodings: list[Encoding], head_mask=None) -> np.ndarray:
         """The head's logits alone for a right-padded batch (through `logits_session`)."""
@@ -237,6 +244,37 @@ class LoadedModel:
         r = analysis or self.analyze(text, pair)
         return head_importance(self, r, target, batch_size, progress)
 
+    def context_mixing(self, text: str, pair: str | None = None, method: str = "alti",
+                       across_layers: str | None = None, analysis: Analysis | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
+        """float32 [layers, T, T]: how much each token's output at each layer draws on each input
+        token of that layer (rows sum to 1), by "attention", "norm", "value-zeroing" or "alti"
+        (bertviz_lite.mixing); across_layers="rollout" composes them through the layers."""
+        from .mixing import context_mixing
+
+        r = analysis or self.analyze(text, pair)
+        return context_mixing(self, r, method, across_layers, progress)
+
+    def attention_flow(self, text: str, pair: str | None = None,
+                       analysis: Analysis | None = None) -> np.ndarray:  # fmt: skip
+        """float32 [T, T]: the maximum flow from each input token (column) to each last-layer
+        token (row) through the layers' attention with the residual (Abnar & Zuidema 2020)."""
+        from .analysis.flow import attention_flow
+
+        r = analysis or self.analyze(text, pair)
+        return attention_flow(r.attentions)
+
+    def faithfulness(self, text: str, scores, target=None, pair: str | None = None,
+                     fractions: Sequence[float] | None = None, analysis: Analysis | None = None):  # fmt: skip
+        """How faithful a token-score explanation is (ERASER, DeYoung et al. 2020): the drop in
+        the target's probability with its top tokens masked (comprehensiveness) and with only
+        them kept (sufficiency), averaged over `fractions`. scores: one per token, or an
+        Attribution; target as in `attribute`."""
+        from .attribution.faithfulness import FRACTIONS, faithfulness
+
+        r = analysis or self.analyze(text, pair)
+        return faithfulness(self, r, scores, target, tuple(fractions or FRACTIONS))
+
     def _predictions(self, logits: np.ndarray | None, enc: Encoding) -> dict | None:
         if logits is None:
             return None
@@ -301,50 +339,10 @@ def load(
     variant = pick_variant(variant, device)
     # The tokenizer opens and the weights fit the config, or nothing is exported or built.
     tokenizer = checkpoint_checks.check(checkpoint, config, weights_file(checkpoint))
-    target = cache.cache_root() / "onnx" / export_name(slug, checkpoint, adapter_dir, variant)
-
-    def open_graph(logits_only: bool = False) -> Session:
-        folder = target.with_name(target.name + "-logits") if logits_only else target
-
-        def build(out: Path) -> dict:
-            from .export import export
-
-            graph = "logits-only graph" if logits_only else "ONNX"
-            log.info("exporting %s (%s) to a %s, once: %s", slug, variant, graph, folder)
-            model = torch_weights(checkpoint, adapter_dir)
-            return export(model, variant, out, progress=progress, logits_only=logits_only)
-
-        for attempt in (1, 2):
-            folder = cache.get_or_build(folder, build)
-            try:
-                return Session(folder / "model.onnx", device, threads)
-            except Exception as e:  # passed its checksum yet will not load: rebuild once
-                if attempt == 2:
-                    cache.discard(folder)  # a useless export is not left in the cache
-                    raise
-                log.warning("cached export %s would not load (%s): rebuilding", folder, e)
-                (folder / "meta.json").unlink(missing_ok=True)
-        raise AssertionError("unreachable")
-
-    def logits_graph() -> Session:
-        return open_graph(logits_only=True)
-
-    classifier = config.head == "sequence-classification"  # the logits graph's [CLS]-only layer
-    return LoadedModel(slug, checkpoint, config, open_graph(), variant,
-                       logits_graph if classifier else None, tokenizer, adapter_dir)  # fmt: skip
-
-
-def export_name(slug: str, checkpoint: Path, adapter_dir: Path | None, variant: str) -> str:
-    """The export's folder name: the model's name, variant and a key of its weights, config and
-    adapter, so a changed model gets a new export."""
-    adapter_files = sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
-    key = cache.entry_key(
-        cache.file_fingerprint(weights_file(checkpoint)),
-        (checkpoint / "config.json").read_text(),
-        *(cache.file_digest(f) for f in adapter_files),
-        variant,
-    )
-    return f"{slug}-{variant}-{key}"
+    graphs = Graphs(slug, checkpoint, adapter_dir, variant, device, threads, progress,
+                    lambda: torch_weights(checkpoint, adapter_dir))  # fmt: skip
+    return LoadedModel(slug, checkpoint, config, graphs.open("full"), variant, graphs, tokenizer,
+                       adapter_dir)  # fmt: skip
 
 
 def locate(name_or_path: str | Path) -> tuple[str, Path, Path | None]:

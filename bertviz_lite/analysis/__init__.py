@@ -13,6 +13,7 @@ from .attention import (
     merge_to_words,
     norm_weighted,
     rollout,
+    row_normalise,
     segment_mask,
     threshold,
     unit_labels,
@@ -23,6 +24,6 @@ from .vectors import cosine_similarity, linear_cka, project_2d
 
 __all__ = [
     "DIRECTIONS", "Analysis", "attention_drift", "content_mask", "cosine_similarity", "drop_special",
-    "head_average", "linear_cka", "merge_to_words", "norm_weighted", "project_2d", "rollout", "segment_mask", "threshold",
+    "head_average", "linear_cka", "merge_to_words", "norm_weighted", "project_2d", "rollout", "row_normalise", "segment_mask", "threshold",
     "unit_labels", "word_spans",
 ]  # fmt: skip

@@ -27,7 +27,7 @@ def head_average(attentions: np.ndarray, layer: int | None = None) -> np.ndarray
     return a.mean(axis=(0, 1)) if layer is None else a[layer].mean(axis=0)
 
 
-def _row_normalise(a: np.ndarray, empty: str = "identity") -> np.ndarray:
+def row_normalise(a: np.ndarray, empty: str = "identity") -> np.ndarray:
     """Rows scaled to sum to 1; an all-zero row becomes the identity row or stays zero.
 
     All-zero rows appear when every head of a layer is switched off: treating that layer as
@@ -53,7 +53,7 @@ def norm_weighted(
     weighted contributions), so it reads on the same scale as raw attention.
     """
     a = np.asarray(attentions, np.float32) * np.asarray(value_norms, np.float32)[:, :, None, :]
-    return _row_normalise(a, empty="zero") if normalise else a
+    return row_normalise(a, empty="zero") if normalise else a
 
 
 def rollout(attentions: np.ndarray, add_residual: bool = True) -> np.ndarray:
@@ -68,9 +68,9 @@ def rollout(attentions: np.ndarray, add_residual: bool = True) -> np.ndarray:
     if a.ndim != 4:
         raise ValueError(f"attentions must be [layers, heads, T, T], not shape {a.shape}")
     layers, _, t, _ = a.shape
-    per_layer = _row_normalise(np.nan_to_num(a).mean(axis=1))
+    per_layer = row_normalise(np.nan_to_num(a).mean(axis=1))
     if add_residual:
-        per_layer = _row_normalise(0.5 * per_layer + 0.5 * np.eye(t))
+        per_layer = row_normalise(0.5 * per_layer + 0.5 * np.eye(t))
     out = np.empty((layers, t, t), np.float64)
     acc = np.eye(t)
     for i in range(layers):
@@ -191,7 +191,7 @@ def drop_special(
     kept = np.flatnonzero(keep)
     out = m[..., kept[:, None], kept].astype(np.float32)
     if renormalise:
-        out = _row_normalise(out, empty="zero")
+        out = row_normalise(out, empty="zero")
     return out, kept.tolist()
 
 

@@ -144,9 +144,9 @@ def test_logits_graph_equals_the_full_graph(family_model, family):
     masks = np.random.default_rng(0).integers(0, 2, (len(batch), *ex.head_mask(None).shape))
     full = ex.run(encodings, masks, outputs=["logits"])["logits"]
     got = ex.logits(encodings, masks)
-    assert ex._logits_session is not ex.session  # the logits graph, not the full one
-    assert ex._logits_session.outputs == ["logits"]
-    ops = Counter(n.op_type for n in onnx.load(str(ex._logits_session.path)).graph.node)
+    assert ex.logits_session is not ex.session  # the logits graph, not the full one
+    assert ex.logits_session.outputs == ["logits"]
+    ops = Counter(n.op_type for n in onnx.load(str(ex.logits_session.path)).graph.node)
     assert ops["Softmax"] == ex.config.num_hidden_layers  # still one attention per layer
     np.testing.assert_allclose(got, full, atol=1e-5)
 
@@ -156,4 +156,4 @@ def test_other_heads_read_logits_from_the_full_graph(family_model, head):
     ex = family_model("bert", head)
     encodings = [ex.tokenizer.encode("The dog ran to London.")]
     np.testing.assert_array_equal(ex.logits(encodings), ex.run(encodings, outputs=["logits"])["logits"])
-    assert ex._logits_session is ex.session
+    assert ex.logits_session is ex.session
