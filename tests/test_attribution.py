@@ -95,7 +95,7 @@ def test_agreement_is_spearman_of_attention_and_attribution(sentiment):
     tokens = [u[0] for u in occ.units]
     cls_attention = r.attentions[-1, :, 0, :].mean(0)[tokens]
     expected = spearmanr(cls_attention, np.abs(occ.scores)).statistic
-    assert table["last-layer [CLS] attention"]["occlusion"] == pytest.approx(expected)
+    assert table["last-layer attention"]["occlusion"] == pytest.approx(expected)
     assert -1 <= table["rollout"]["occlusion"] <= 1
 
 

@@ -3,7 +3,9 @@ attention agrees with that.
 
 A method is a `Method` subclass (base.py) and one line in METHODS: occlusion (onnxruntime),
 integrated gradients and gradient × input (Captum). `attribute` runs one by name; the Explain
-view, the benchmark and the tests iterate over METHODS. Targets and units: base.py.
+view, the benchmark and the tests iterate over METHODS. Targets and units: base.py. Every
+explanation by name, attention- and mixing-based scores too: explanations.py; how faithful
+each is (ERASER's comprehensiveness and sufficiency): faithfulness.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 from ..analysis import Analysis
 from .agreement import agreement, attention_scores
 from .base import MAX_STEPS, Attribution, Method, Target, resolve_target, units_of
+from .explanations import CAVEATS, FROM_MIXING, explain, names
+from .faithfulness import FRACTIONS, Faithfulness, faithfulness, random_floor
 from .gradients import COMPLETENESS, GradientXInput, IntegratedGradients, gradients
 from .occlusion import CHUNK, Occlusion, occlusion, spans
 
@@ -38,7 +42,8 @@ def attribute(model: Any, text: str, pair: str | None = None, method: str = "occ
 
 
 __all__ = [
-    "CHUNK", "COMPLETENESS", "MAX_STEPS", "METHODS", "Attribution", "GradientXInput", "IntegratedGradients",
-    "Method", "Occlusion", "Target", "agreement", "attention_scores", "attribute", "gradients",
-    "occlusion", "resolve_target", "spans", "units_of",
+    "CAVEATS", "CHUNK", "COMPLETENESS", "FRACTIONS", "FROM_MIXING", "MAX_STEPS", "METHODS", "Attribution",
+    "Faithfulness", "GradientXInput", "IntegratedGradients", "Method", "Occlusion", "Target", "agreement",
+    "attention_scores", "attribute", "explain", "faithfulness", "gradients", "names", "occlusion",
+    "random_floor", "resolve_target", "spans", "units_of",
 ]  # fmt: skip
