@@ -1,7 +1,7 @@
 """NumPy on the runtime's outputs: the `Analysis` of one input, and what the views draw from it.
 
-result: the Analysis itself; attention: averages, rollout, words, filters; vectors: projections
-and similarity of token vectors. No torch, no plotting library.
+result: the Analysis itself; attention: averages, rollout, words, filters; flow: attention flow
+(max flow through the layers); vectors: projections and similarity of token vectors. No torch, no plotting library.
 """
 
 from .attention import (
@@ -19,11 +19,12 @@ from .attention import (
     unit_labels,
     word_spans,
 )
+from .flow import MAX_FLOW_TOKENS, attention_flow
 from .result import Analysis
 from .vectors import cosine_similarity, linear_cka, project_2d
 
 __all__ = [
-    "DIRECTIONS", "Analysis", "attention_drift", "content_mask", "cosine_similarity", "drop_special",
+    "DIRECTIONS", "MAX_FLOW_TOKENS", "Analysis", "attention_drift", "attention_flow", "content_mask", "cosine_similarity", "drop_special",
     "head_average", "linear_cka", "merge_to_words", "norm_weighted", "project_2d", "rollout", "row_normalise", "segment_mask", "threshold",
     "unit_labels", "word_spans",
 ]  # fmt: skip
