@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from . import attribution
-from .analysis import Analysis
+from . import attribution, mixing
+from .analysis import Analysis, attention_flow
 from .errors import UserError
 
 
@@ -73,7 +73,8 @@ class ViewContext:
 
     def _key(self, *what: Any, model: Any = None) -> tuple:
         m = model or self.model
-        return (m.name, m.variant, self.text, self.pair, *what)
+        name, variant = (m.name, m.variant) if m is not None else ("", "")
+        return (name, variant, self.text, self.pair, *what)
 
     def _model(self) -> Any:
         if self.model is None:
@@ -137,3 +138,43 @@ class ViewContext:
                              lambda: model.head_importance(self.text, self.pair, target,
                                                            progress=progress,
                                                            analysis=self.analysis))  # fmt: skip
+
+    def mixing(self, method: str, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """`method`'s context mixing of this analysis, each layer on its own ([layers, T, T],
+        mixing.per_layer), kept; heads switched off are part of the key."""
+        model = self.model if method in ("attention", "norm") else self._model()
+        key = self._key("mixing", method, self._heads_off())
+        return self.memo.get(key, lambda: mixing.per_layer(model, self.analysis, method, progress))
+
+    def mixings(self) -> dict[str, np.ndarray]:
+        """The graph-computed mixing matrices already kept for this input ({method: [L, T, T]})."""
+        if self.model is None:
+            return {}
+        found = {}
+        with self.memo.lock:
+            for key, value in self.memo.items.items():
+                if key[:5] == self._key("mixing") and key[-1] == self._heads_off():
+                    found[key[5]] = value
+        return found
+
+    def flow(self, layers: int) -> np.ndarray:
+        """Attention flow from the input to layer `layers` ([T, T], analysis.attention_flow), kept."""
+        key = self._key("flow", layers, self._heads_off())
+        return self.memo.get(key, lambda: attention_flow(self.analysis.attentions[:layers]))
+
+    def _heads_off(self) -> tuple[int, ...]:
+        """The heads switched off in this analysis (their maps are zero), as flat indices."""
+        a = self.analysis.attentions
+        return tuple(np.flatnonzero(a.sum(axis=(2, 3)) == 0).tolist())
+
+    def faithfulness(self, name: str, scores: Any, target: Any, *settings: Any,
+                     draws: int = 8) -> attribution.Faithfulness:  # fmt: skip
+        """ERASER's comprehensiveness and sufficiency of explanation `name` (its `scores`,
+        made under `settings`) for this input, kept; name "random": the random floor."""
+        model = self._model()
+        key = self._key("faithfulness", name, repr(target), settings, draws, self._heads_off())
+        if name == "random":
+            return self.memo.get(key, lambda: attribution.random_floor(
+                model, self.analysis, target, draws=draws))  # fmt: skip
+        return self.memo.get(key, lambda: attribution.faithfulness(
+            model, self.analysis, scores, target))  # fmt: skip

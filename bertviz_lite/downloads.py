@@ -188,17 +188,20 @@ def export_files(
 ) -> tuple[str, str]:
     """(NPZ with the tensors, JSON with the rest that names the NPZ) of `r`; `key` names the
     input (model, text, variant…): the same key and visitor give the same files without writing
-    them again. `extra` adds named arrays (attributions) to both; the key must name them too.
-    Raises UserError when the download space is busy."""
+    them again. `extra` adds named arrays to both: one per token (attributions) written out in
+    the JSON too, matrices (context mixing) as float16 tensors the JSON describes; the key must
+    name them too. Raises UserError when the download space is busy."""
     extra = {k: np.asarray(v) for k, v in (extra or {}).items()}
+    matrices = {k: v.astype(np.float16) for k, v in extra.items() if v.ndim > 1}
+    vectors = {k: v for k, v in extra.items() if v.ndim <= 1}
 
     def encoded() -> dict[str, memoryview | bytes]:
         tensors = {"attentions": r.attentions.astype(np.float16),
-                   "hidden_states": r.hidden_states.astype(np.float16)}  # fmt: skip
+                   "hidden_states": r.hidden_states.astype(np.float16), **matrices}  # fmt: skip
         npz = io.BytesIO()
         np.savez_compressed(npz, **tensors, tokens=np.array(r.tokens),
-                            segment_ids=np.array(r.encoding.type_ids), **extra)  # fmt: skip
-        doc = {**r.summary(), **{k: v.tolist() for k, v in extra.items()},
+                            segment_ids=np.array(r.encoding.type_ids), **vectors)  # fmt: skip
+        doc = {**r.summary(), **{k: v.tolist() for k, v in vectors.items()},
                "tensors": {"file": NPZ, "how": "np.load(file)[name]",
                            **{k: {"dtype": "float16", "shape": list(v.shape)}
                               for k, v in tensors.items()}}}  # fmt: skip

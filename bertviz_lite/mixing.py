@@ -70,23 +70,31 @@ def context_mixing(model: Any, r: Analysis, method: str = "alti", across_layers:
     """float32 [layers, T, T]: row i of layer l = how much token i's output at layer l draws on
     each input token j (rows sum to 1); with across_layers="rollout", on each token of the
     input through every layer up to l. `progress(done, total)` after each run of the graph."""
-    if method not in MEASURES:
-        raise ValueError(f"unknown method {method!r} (choose from {', '.join(MEASURES)})")
     if across_layers not in ACROSS_LAYERS:
         raise ValueError(f"across_layers must be None or 'rollout', not {across_layers!r}")
+    m = per_layer(model, r, method, progress)
+    return m if across_layers is None else compose(m, method)
+
+
+def per_layer(model: Any, r: Analysis, method: str,
+              progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
+    """`method`'s matrices [layers, T, T], each layer on its own (rows sum to 1)."""
+    if method not in MEASURES:
+        raise ValueError(f"unknown method {method!r} (choose from {', '.join(MEASURES)})")
     if method == "attention":
-        per_layer = row_normalise(np.nan_to_num(r.attentions).mean(axis=1))
-    elif method == "norm":
+        return row_normalise(np.nan_to_num(r.attentions).mean(axis=1)).astype(np.float32)
+    if method == "norm":
         if r.value_norms is None:
             raise UserError("This analysis has no value norms: the norm-based measure needs them.")
         weighted = norm_weighted(r.attentions, r.value_norms, normalise=False)
-        per_layer = row_normalise(weighted.sum(axis=1))
-    else:
-        per_layer = from_graph(model, r, method, progress)
-    if across_layers is None:
-        return per_layer.astype(np.float32)
-    residual = MEASURES[method].residual_in_rollout
-    return rollout(per_layer[:, None], add_residual=residual).astype(np.float32)
+        return row_normalise(weighted.sum(axis=1)).astype(np.float32)
+    return from_graph(model, r, method, progress)
+
+
+def compose(per_layer: np.ndarray, method: str) -> np.ndarray:
+    """Rollout of `method`'s per-layer matrices [layers, T, T]: R_l = M_l·R_{l−1}, the residual
+    added first (½M + ½I) for the measures that leave it out."""
+    return rollout(per_layer[:, None], add_residual=MEASURES[method].residual_in_rollout)
 
 
 def from_graph(model: Any, r: Analysis, method: str,

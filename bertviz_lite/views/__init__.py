@@ -15,6 +15,7 @@ from .fill_mask import FillMaskView
 from .formula import FormulaView
 from .head import HeadView
 from .head_importance import HeadImportanceView
+from .mixing import MixingView
 from .overview import OverviewView
 from .qk_space import QKView
 from .share import ShareView
@@ -26,6 +27,7 @@ REGISTRY: tuple[View, ...] = (
     AblationView(),
     HeadImportanceView(),
     ExplainView(),
+    MixingView(),
     FillMaskView(),
     CompareView(),
     FormulaView(),

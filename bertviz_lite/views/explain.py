@@ -2,9 +2,10 @@
 side, and how far attention-based scores agree with them.
 
 Raw attention is what every tool shows, and it misleads (Jain & Wallace 2019): here the text is
-coloured by each method and by attention rollout, each with its caveat, and a table gives
-Spearman's ρ between the attention scores and the attributions (Abnar & Zuidema 2020 compared
-rollout and flow by exactly this).
+coloured by each method and by the rollouts of attention, value zeroing and ALTI, each with its
+caveat, and a table scores every explanation's faithfulness (ERASER's comprehensiveness and
+sufficiency, against a random floor) beside Spearman's ρ with each attribution (Abnar & Zuidema
+2020 compared rollout and flow by exactly this).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ import numpy as np
 
 from .. import attribution as at
 from ..context import ViewContext
+from ..mixing import compose
 from .base import Control, Output, Shape, View, ViewState
 
 MAX_ENTITIES = 8
-ROLLOUT = ("attention alone, multiplied through the layers with the residual (Abnar & "
-           "Zuidema 2020); ignores the size of the value vectors and the feed-forward part.")
 
 
 def targets(shape: Shape) -> list[str]:
@@ -55,22 +55,51 @@ def _row(name: str, labels: list[str], scores: np.ndarray, note: str) -> str:
             f"<div class=tokens>{' '.join(spans)}</div></div>")  # fmt: skip
 
 
-def _agreement_html(table: dict[str, dict[str, float]]) -> str:
-    methods = list(next(iter(table.values())))
-    head = "".join(f"<th>{html.escape(m)}</th>" for m in methods)
-    rows = "".join(
-        f"<tr><th>{html.escape(name)}</th>"
-        + "".join(f"<td>{row[m]:+.2f}</td>" for m in methods) + "</tr>"
-        for name, row in table.items()
-    )  # fmt: skip
-    best = max(((abs(v), n, m) for n, row in table.items() for m, v in row.items()))
-    reading = (f"Spearman's ρ between attention scores and |attribution| over this text's tokens "
-               f"(1: same order). The closest pair here is {best[1]} and {best[2]} "
-               f"(ρ = {table[best[1]][best[2]]:+.2f})"
-               + (": attention says little about what this prediction rests on."
-                  if best[0] < 0.5 else "."))  # fmt: skip
-    return (f"<table class=agreement><tr><th></th>{head}</tr>{rows}</table>"
+def _cell(value: float | None, best: bool = False) -> str:
+    if value is None:
+        return "<td>—</td>"
+    text = f"{value:+.3f}"
+    return f"<td><b>{text}</b></td>" if best else f"<td>{text}</td>"
+
+
+def _table_html(faithful: dict[str, at.Faithfulness], table: dict[str, dict[str, float]],
+                methods: list[str], skipped: str) -> str:  # fmt: skip
+    """One row per explanation: comprehensiveness (↑), sufficiency (↓) and Spearman's ρ with
+    each attribution; the random floor last. The best of each faithfulness column in bold."""
+    ranked = [n for n in faithful if n != "random"]
+    top_c = max(ranked, key=lambda n: faithful[n].comprehensiveness, default=None)
+    top_s = min(ranked, key=lambda n: faithful[n].sufficiency, default=None)
+    head = ("<th>comprehensiveness ↑</th><th>sufficiency ↓</th>"
+            + "".join(f"<th>ρ {html.escape(m)}</th>" for m in methods))  # fmt: skip
+    rows = []
+    for name, f in faithful.items():
+        rho = table.get(name, {})
+        cells = (_cell(f.comprehensiveness, name == top_c) + _cell(f.sufficiency, name == top_s)
+                 + "".join(_cell(None if m == name else rho.get(m)) for m in methods))  # fmt: skip
+        rows.append(f"<tr><th>{html.escape(name)}</th>{cells}</tr>")
+    floor = faithful.get("random")
+    fractions = ", ".join(f"{f:.0%}" for f in at.FRACTIONS)
+    reading = (f"Comprehensiveness: how much p({next(iter(faithful.values())).target}) drops when "
+               f"the explanation's top tokens are masked; sufficiency: how much it drops when "
+               f"only they are kept (DeYoung et al. 2020, ERASER); each the mean over the top "
+               f"{fractions} of the tokens. ")  # fmt: skip
+    if floor is not None:
+        reading += (f"random: the mean of {floor.draws} random rankings (comprehensiveness "
+                    f"{floor.comprehensiveness:+.3f}, sufficiency {floor.sufficiency:+.3f}): an "
+                    "explanation is faithful only where it beats it. ")  # fmt: skip
+    reading += "ρ: Spearman's rank correlation with |attribution| over this text's tokens."
+    if skipped:
+        reading += " " + skipped
+    return (f"<table class=agreement><tr><th></th>{head}</tr>{''.join(rows)}</table>"
             f"<p>{html.escape(reading)}</p>")
+
+
+def per_token(a: at.Attribution, tokens: int) -> np.ndarray:
+    """An attribution's |scores| spread over its units' tokens (a unit's tokens sum to it)."""
+    out = np.zeros(tokens, np.float32)
+    for unit, score in zip(a.units, a.scores):
+        out[unit] = abs(float(score)) / len(unit)
+    return out
 
 
 STYLE = ("<style>.method{margin:6px 0}.tokens{line-height:1.9}.tok{padding:1px 3px;"
@@ -95,7 +124,7 @@ class ExplainView(View):
     name = "explain"
     title = "Explain"
     intro = ("Which tokens the prediction rests on, by several methods side by side (orange: for "
-             "the label, blue: against it), and how far attention agrees with them.")  # fmt: skip
+             "the label, blue: against it), how faithful each is, and how far they agree.")  # fmt: skip
     controls = (
         Control("explain_target", "Explain", "radio", lambda shape: targets(shape)[0],
                 choices=targets, redraws=()),
@@ -112,17 +141,46 @@ class ExplainView(View):
     ) -> dict[str, Any]:
         r = ctx.analysis
         target, words = chosen_target(state.explain_target), bool(state.explain_words)
+        goal = at.resolve_target(ctx.model, r, target)
         bounds = cost_bounds(len(r.tokens))
         done = [ctx.attribution(name, target, words, **bounds) for name in at.METHODS]
         rows = [_row(_title(a), a.tokens, a.scores, at.METHODS[a.method].caveat) for a in done]
         tokens = [u[0] for u in at.units_of(r.encoding, False)]
-        roll = at.attention_scores(r)["rollout"]
-        rows.append(_row("attention rollout ([CLS] row)", [r.tokens[i] for i in tokens],
-                         roll[tokens], ROLLOUT))  # fmt: skip
+        read = [n for n in at.FROM_MIXING if len(r.tokens) <= FULL_UP_TO or n not in SLOW]
+        scores = {n: at.explain(ctx.model, r, n, goal, mixing=_mixing(ctx)) for n in read}
+        for name in ("rollout", *SLOW):
+            if name in scores:
+                where = "entity rows" if goal.positions else "[CLS] row"
+                rows.append(_row(f"{name} ({where})", [r.tokens[i] for i in tokens],
+                                 scores[name][tokens], at.CAVEATS[name]))  # fmt: skip
         cut = [a.note for a in done if a.note]
         if cut:
             rows.insert(0, f"<p class=cut>Long input ({len(r.tokens)} tokens), so that this "
                            f"finishes on a shared server: {html.escape('; '.join(cut))}. The "
                            "Python API computes them in full.</p>")  # fmt: skip
-        table = at.agreement(r, done)
-        return {"methods": STYLE + "".join(rows), "agreement": STYLE + _agreement_html(table)}
+        settings = (words, bounds["max_units"], bounds["max_steps"])
+        faithful = {a.method: ctx.faithfulness(a.method, a, target, *settings) for a in done}
+        faithful |= {n: ctx.faithfulness(n, s, target) for n, s in scores.items()}
+        draws = 8 if len(r.tokens) <= FULL_UP_TO else 3
+        faithful["random"] = ctx.faithfulness("random", None, target, draws=draws)
+        spread = {a.method: per_token(a, len(r.tokens)) for a in done}
+        table = at.agreement(r, done, spread | scores)
+        skipped = ("" if len(read) == len(at.FROM_MIXING) else
+                   f"Value zeroing and ALTI are left out past {FULL_UP_TO} tokens here (the "
+                   "Context mixing tab and the Python API compute them).")  # fmt: skip
+        methods = [a.method for a in done]
+        return {"methods": STYLE + "".join(rows),
+                "agreement": STYLE + _table_html(faithful, table, methods, skipped)}
+
+
+SLOW = ("value-zeroing rollout", "ALTI rollout")  # from the mixing graph: cost grows with T²
+
+
+def _mixing(ctx: ViewContext):
+    """explanations.explain's `mixing`: the context's kept per-layer matrices, composed."""
+
+    def mixing(measure: str, across: str | None) -> np.ndarray:
+        per_layer = ctx.mixing(measure)
+        return per_layer if across is None else compose(per_layer, measure)
+
+    return mixing

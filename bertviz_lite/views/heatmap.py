@@ -83,14 +83,15 @@ def adapted(percent: np.ndarray, diverging: bool) -> int:
     return int(min(100, max(1, np.ceil(np.percentile(size, 99.5))))) if size.size else 100
 
 
-def heatmap(m: Matrix, title: str, diverging: bool = False) -> FigureSpec:
-    """The matrix with hover values in percent; `diverging` for differences in [-1, 1]."""
+def heatmap(m: Matrix, title: str, diverging: bool = False, reading: str = "") -> FigureSpec:
+    """The matrix with hover values in percent; `diverging` for differences in [-1, 1];
+    `reading`: how to read a row, when it is not attention."""
     rows, cols = distinct_labels(m.rows), distinct_labels(m.cols)
     low = -1 if diverging else 0
     percent = np.round(np.clip(m.values, low, 1) * 100).astype(np.int8 if diverging else np.uint8)
     high = adapted(percent, diverging)
     side = min(820, 240 + 13 * max(len(rows), len(cols)))
-    how = (
+    how = reading or (
         "Each row: how much its token attends<br>to each column's token. "
         if not diverging
         else "Each row attends to the columns;<br>red: more than the other, blue: less. "
