@@ -217,6 +217,13 @@ class Corpus:
         picked = np.linspace(0, len(every) - 1, min(n, len(every))).round().astype(int)
         return every[np.unique(picked)].tolist() if len(every) else []
 
+    def faithfulness(self, methods=None, n: int = 200, **options):
+        """Comprehensiveness and sufficiency of each explanation over up to `n` texts, beside the
+        random floor, with 95% intervals (corpus/faithfulness.py; `.table()` to print it)."""
+        from .faithfulness import faithfulness
+
+        return faithfulness(self, methods, n, **options)
+
     def show(self, view: str = "atlas", text: str | None = None, **settings):
         """A corpus view (atlas, search, qk) in a notebook, drawn as the app draws it; `text`: the
         current text (default: the corpus's first)."""
