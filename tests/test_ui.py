@@ -503,8 +503,37 @@ def test_the_explain_view(server, page, model, text, expect):
     page.wait_for_selector("#explain-methods .method", timeout=120_000)
     methods = page.locator("#explain-methods").inner_text()
     assert "occlusion" in methods and "integrated gradients" in methods and expect in methods
-    assert "Spearman" in page.locator("#explain-agreement").inner_text()
+    table = page.locator("#explain-agreement").inner_text()
+    assert "Spearman" in table and "comprehensiveness" in table and "random" in table
+    assert "ALTI rollout" in table and "value-zeroing rollout" in table
     page.screenshot(path=str(SHOTS / f"explain-{model}.png"), full_page=True)
+
+
+def plot_title(page, selector: str) -> str:
+    return page.locator(f"{selector} .js-plotly-plot .gtitle").inner_text()
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_context_mixing_view(server, page, width):
+    page.set_viewport_size({"width": width, "height": 1000})
+    text = "The trophy would not fit in the suitcase because it was too big."
+    page.goto(f"{server}?" + urlencode({"text": text, "view": "mixing"}))
+    wait_plot(page, "#mixing-plot")
+    page.wait_for_function("document.querySelector('#mixing-plot .gtitle')?.textContent"
+                           ".includes('ALTI')", timeout=120_000)  # fmt: skip
+    assert "layer 6" in plot_title(page, "#mixing-plot")
+    assert "feed-forward" in page.locator("#mixing-note").inner_text()  # its caveat
+    page.get_by_label("value zeroing").check()
+    page.wait_for_function("document.querySelector('#mixing-plot .gtitle')?.textContent"
+                           ".includes('value zeroing')", timeout=120_000)  # fmt: skip
+    page.get_by_label("from the input").check()
+    page.wait_for_function("document.querySelector('#mixing-plot .gtitle')?.textContent"
+                           ".includes('input → layer')", timeout=60_000)  # fmt: skip
+    assert "mixing_method=value+zeroing" in page.url or "mixing_method=value%20zeroing" in page.url
+    box = page.locator("#mixing-plot .js-plotly-plot").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1  # not cut off
+    page.screenshot(path=str(SHOTS / f"mixing-{width}.png"), full_page=True)
+    assert page.errors == []
 
 
 def test_the_compare_view(server, page):
