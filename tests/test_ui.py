@@ -510,7 +510,7 @@ def test_the_explain_view(server, page, model, text, expect):
 
 
 def plot_title(page, selector: str) -> str:
-    return page.locator(f"{selector} .js-plotly-plot .gtitle").inner_text()
+    return page.locator(f"{selector} .js-plotly-plot .gtitle").text_content()
 
 
 @pytest.mark.parametrize("width", [1400, 390])

@@ -56,9 +56,9 @@ class MixingView(View):
         Control("mixing_words", "Whole words", "checkbox", False),
         Control("mixing_special", "Show special tokens", "checkbox", True),
     )
-    outputs = (
-        Output("mixing_plot", "plot", "Context mixing", options={"elem_id": "mixing-plot"}),
+    outputs = (  # the caveat above a figure as wide as the page
         Output("mixing_note", "html", options={"elem_id": "mixing-note"}),
+        Output("mixing_plot", "plot", "Context mixing", row=1, options={"elem_id": "mixing-plot"}),
     )
 
     def render(
@@ -69,18 +69,18 @@ class MixingView(View):
         refused = _too_long(method, len(r.tokens))
         if refused:
             return {"mixing_plot": None, "mixing_note": f"<p>{html.escape(refused)}</p>"}
+        rolled = method == "flow" or state.mixing_across != ACROSS[0]
+        what = f"{state.mixing_method}, " + (f"input → layer {layer}" if rolled else f"layer {layer}")
         if method == "flow":
-            m, what, caveat = ctx.flow(layer), f"attention flow, input → layer {layer}", FLOW_CAVEAT
+            m, named, caveat = ctx.flow(layer), "attention flow (Abnar & Zuidema 2020)", FLOW_CAVEAT
         else:
             measure = MEASURES[method]
             per_layer = ctx.mixing(method)
-            rolled = state.mixing_across != ACROSS[0]
             m = compose(per_layer[:layer], method)[-1] if rolled else per_layer[layer - 1]
-            what = f"{measure.title}, " + (f"input → layer {layer}" if rolled else f"layer {layer}")
-            caveat = measure.caveat
+            named, caveat = measure.title, measure.caveat
         matrix = _matrix(r, m, bool(state.mixing_words), bool(state.mixing_special))
         figure = heatmap(matrix, what, reading=READING)
-        note = f"<p><b>{html.escape(what)}</b>: {html.escape(caveat)}</p>"
+        note = f"<p><b>{html.escape(named)}</b>, {html.escape(what.split(', ', 1)[1])}: {html.escape(caveat)}</p>"
         return {"mixing_plot": figure, "mixing_note": note}
 
 
