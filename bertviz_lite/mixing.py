@@ -32,7 +32,10 @@ from . import budget
 from .analysis import Analysis, norm_weighted, rollout, row_normalise
 from .errors import UserError
 
-ROWS_PER_RUN = 4096  # token rows through the feed-forward per run of the mixing graph
+# The largest intermediate of one run of the mixing graph, in floats (32 MB): value zeroing's
+# feed-forward holds J·T·intermediate of them for J zeroed tokens, ALTI's decomposition R·T·hidden
+# for R rows. Bounds the memory of a 512-token request; at 128 tokens MiniLM runs in 3 and 1 runs.
+FLOATS_PER_RUN = 2**23
 # Value zeroing's distances below this are float32 rounding of equal vectors (the altered and the
 # original output computed by two kernels), not a change: ~1e-14 where zeroing changes nothing.
 NOISE = 1e-10
@@ -100,14 +103,15 @@ def compose(per_layer: np.ndarray, method: str) -> np.ndarray:
 def from_graph(model: Any, r: Analysis, method: str,
                progress: Callable[[int, int], None] | None = None) -> np.ndarray:  # fmt: skip
     """Value zeroing or ALTI, [layers, T, T], from the context-mixing graph in chunks of tokens
-    (each run at most ROWS_PER_RUN token rows through the feed-forward)."""
+    (each run's largest intermediate at most FLOATS_PER_RUN floats)."""
     session = model.mixing_session
     layers, t = r.attentions.shape[0], len(r.tokens)
     feed = {"hidden_states": np.ascontiguousarray(r.hidden_states[:-1], np.float32),
             "attentions": np.ascontiguousarray(np.nan_to_num(r.attentions), np.float32)}  # fmt: skip
     zeroing = method == "value-zeroing"
-    # ALTI costs T·T·hidden per layer with no feed-forward: every row in one run up to 512 tokens.
-    chunk = max(1, ROWS_PER_RUN // t) if zeroing else max(1, 2**16 // t)
+    c = model.config
+    width = c.intermediate_size if zeroing else c.hidden_size
+    chunk = max(1, FLOATS_PER_RUN // (t * width))
     out = np.empty((layers, t, t), np.float32)
     one = np.zeros(1, np.int64)  # the measure not asked gets one token (see mixing_graph.py)
     starts = range(0, t, chunk)

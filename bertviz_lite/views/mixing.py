@@ -24,7 +24,7 @@ from .selection import Matrix
 METHODS = {"ALTI": "alti", "value zeroing": "value-zeroing", "norm": "norm",
            "attention": "attention", "attention flow": "flow"}  # fmt: skip
 ACROSS = ("this layer", "from the input")
-MAX_ZEROING_TOKENS = 256  # ~6 s on 2 cores; ~4× that at 512 tokens
+MAX_ZEROING_TOKENS = 256  # ~7 s on 2 cores; ~4× that at 512 tokens
 FLOW_CAVEAT = ("the most attention that can flow from each input token to each token of the "
                "layer through the layers' attention with the residual, as a maximum flow (Abnar & "
                "Zuidema 2020); attention weights alone, always from the input.")  # fmt: skip
