@@ -533,6 +533,12 @@ def test_the_context_mixing_view(server, page, width):
     box = page.locator("#mixing-plot .js-plotly-plot").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1  # not cut off
     page.screenshot(path=str(SHOTS / f"mixing-{width}.png"), full_page=True)
+    # Past flow's limit: a note, and no empty card where the figure was
+    page.goto(f"{server}?" + urlencode({"text": " ".join(["word"] * 80), "view": "mixing",
+                                        "mixing_method": "attention flow"}))  # fmt: skip
+    page.wait_for_function("document.querySelector('#mixing-note')?.textContent"
+                           ".includes('up to 64 tokens')", timeout=120_000)  # fmt: skip
+    assert page.locator("#mixing-plot").is_hidden()
     assert page.errors == []
 
 

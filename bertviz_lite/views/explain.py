@@ -90,8 +90,8 @@ def _table_html(faithful: dict[str, at.Faithfulness], table: dict[str, dict[str,
     reading += "ρ: Spearman's rank correlation with |attribution| over this text's tokens."
     if skipped:
         reading += " " + skipped
-    return (f"<table class=agreement><tr><th></th>{head}</tr>{''.join(rows)}</table>"
-            f"<p>{html.escape(reading)}</p>")
+    return (f"<div class=scroll><table class=agreement><tr><th></th>{head}</tr>{''.join(rows)}"
+            f"</table></div><p>{html.escape(reading)}</p>")
 
 
 def per_token(a: at.Attribution, tokens: int) -> np.ndarray:
@@ -103,7 +103,8 @@ def per_token(a: at.Attribution, tokens: int) -> np.ndarray:
 
 
 STYLE = ("<style>.method{margin:6px 0}.tokens{line-height:1.9}.tok{padding:1px 3px;"
-         "border-radius:3px}.agreement td,.agreement th{padding:2px 8px;text-align:right}</style>")
+         "border-radius:3px}.agreement td,.agreement th{padding:2px 8px;text-align:right}"
+         ".scroll{overflow-x:auto}</style>")
 
 
 # Past these lengths the app cuts the cost down (and says so): occlusion in at most MAX_RUNS runs,
@@ -132,7 +133,7 @@ class ExplainView(View):
     )  # fmt: skip
     outputs = (
         Output("methods", "html", options={"elem_id": "explain-methods"}),
-        Output("agreement", "html", options={"elem_id": "explain-agreement"}),
+        Output("agreement", "html", row=1, options={"elem_id": "explain-agreement"}),
     )
     action = "Explain this prediction"
 
