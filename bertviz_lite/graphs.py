@@ -69,7 +69,8 @@ class Graphs:
 
     def _build(self, kind: str) -> Callable[[Path], dict]:
         def build(out: Path) -> dict:
-            log.info("exporting the %s graph of %s (%s), once", kind, self.slug, self.variant)
+            log.info("exporting %s (%s) to its %s ONNX graph, once: %s", self.slug, self.variant,
+                     kind, out.parent.name)  # fmt: skip
             model = self.torch_model()
             if kind == "mixing":
                 from .mixing_graph import export_mixing
