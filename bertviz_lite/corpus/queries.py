@@ -224,6 +224,15 @@ class Corpus:
 
         return faithfulness(self, methods, n, **options)
 
+    def probe(self, label: str = "pos", layers=None, control: bool = True, compare=None,
+              **options):  # fmt: skip
+        """A linear probe of `label` (pos, dep, entity) per layer, beside a control task's
+        (Hewitt & Liang: selectivity) and the majority baseline; `compare`: the same probe on
+        another corpus of the same texts, e.g. "minilm" (corpus/probes.py; `.table()`)."""
+        from .probes import probe
+
+        return probe(self, label, layers, control, compare, **options)
+
     def show(self, view: str = "atlas", text: str | None = None, **settings):
         """A corpus view (atlas, search, qk) in a notebook, drawn as the app draws it; `text`: the
         current text (default: the corpus's first)."""
