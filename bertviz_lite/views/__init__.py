@@ -17,6 +17,7 @@ from .head import HeadView
 from .head_importance import HeadImportanceView
 from .mixing import MixingView
 from .overview import OverviewView
+from .probes import ProbesView
 from .qk_space import QKView
 from .share import ShareView
 
@@ -32,6 +33,7 @@ REGISTRY: tuple[View, ...] = (
     CompareView(),
     FormulaView(),
     AtlasView(),
+    ProbesView(),
     SearchView(),
     QKView(),
     ShareView(),
