@@ -92,7 +92,7 @@ def test_views_run_the_model_that_made_the_analysis():
 
 # What each kind of model cannot show, and says so (a base encoder has nothing to explain).
 # The corpus views draw from a corpus: r.show says how (corpus.show draws them, test_atlas.py).
-CORPUS = {view: "draw from a corpus" for view in ("atlas", "search", "qk")}
+CORPUS = {view: "draw from a corpus" for view in ("atlas", "probes", "search", "qk")}
 DOES_NOT_APPLY = {
     None: {"ablation": "no prediction", "explain": "explain a prediction", "fill": "masked-LM",
            **CORPUS},

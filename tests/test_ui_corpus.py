@@ -108,12 +108,12 @@ def test_what_each_layer_knows(server, browser, width):
                   view="probes", probe_label="dep")  # fmt: skip
     page.get_by_role("button", name="Probe every layer").click()
     page.wait_for_function("document.querySelector('#probe-plot .gtitle')"
-                           "?.textContent.includes('dependency relation')")  # fmt: skip
+                           "?.textContent.includes('dep probe')")  # fmt: skip
     legend = page.locator("#probe-plot .legend").text_content()
     assert "control task" in legend and "selectivity" in legend and "majority" in legend
     assert "expected layer" in page.locator("#probe-plot .annotation-text").first.text_content()
     note = page.locator("#probe-note").inner_text()
-    assert "Hewitt & Liang" in note and "Expected layer: minilm" in note
+    assert "Hewitt & Liang" in note and "expected layer minilm" in note
     box = page.locator("#probe-plot .js-plotly-plot").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1  # not cut off
     page.screenshot(path=f"/tmp/probes-{width}.png", full_page=True)

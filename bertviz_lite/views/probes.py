@@ -97,12 +97,15 @@ def figure(result: Any) -> FigureSpec:
         notes.append(dict(x=result.expected_layer, y=1, yref="paper", showarrow=False,
                           text=f"expected layer {result.expected_layer:.2f}", yanchor="bottom",
                           font=dict(size=11)))  # fmt: skip
+    values = [v for trace in data for v in trace["y"] if v is not None]
+    low = min(-0.05, min(values, default=0) - 0.05)  # selectivity may fall below zero
     layout = dict(
-        template="none", height=420, margin=dict(l=50, r=10, t=40, b=90),
-        title=dict(text=html.escape(f"{SAYS[result.label]}, probed on {result.model}'s corpus"),
-                   x=0.01, xanchor="left", y=0.99, yanchor="top", yref="container"),
+        template="none", height=440, margin=dict(l=50, r=10, t=10, b=90),
+        title=dict(text=html.escape(f"{result.label} probe, {result.model}'s corpus"),
+                   x=0.01, xanchor="left", y=0.995, yanchor="top", yref="container",
+                   automargin=True, pad=dict(t=30)),  # below the card's label
         xaxis=dict(title=dict(text="layer (0: embeddings)"), dtick=1),
-        yaxis=dict(title=dict(text="accuracy on held-out texts"), range=[-0.1, 1.02]),
+        yaxis=dict(title=dict(text="accuracy on held-out texts"), range=[low, 1.05]),
         legend=dict(orientation="h", y=-0.25, x=0), shapes=shapes, annotations=notes,
     )  # fmt: skip
     return FigureSpec(data=data, layout=layout)
@@ -111,7 +114,7 @@ def figure(result: Any) -> FigureSpec:
 def note(result: Any, extra: list[str]) -> str:
     """The reading, the expected layers and the probe's notes, as escaped text."""
     fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
-    said = f"Expected layer: {result.model} {fmt(result.expected_layer)}"
+    said = f"{SAYS[result.label]}: expected layer {result.model} {fmt(result.expected_layer)}"
     if result.base_model:
         said += f", {result.base_model} {fmt(result.base_expected_layer)}"
     items = "".join(f"<li>{html.escape(n)}</li>" for n in [*extra, *result.notes])

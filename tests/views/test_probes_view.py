@@ -27,3 +27,9 @@ def test_the_view_draws_the_probes_rows(default_corpus, state):
     assert "Hewitt &amp; Liang" in out["probe_note"] and READING[:40].replace("'", "&#x27;") in out["probe_note"]
     again = VIEWS["probes"].render(ctx, s)  # kept: no second probe
     assert again["probe_plot"]["data"] == out["probe_plot"]["data"]
+
+
+@pytest.mark.slow
+def test_a_notebook_draws_it_from_the_corpus(default_corpus):
+    shown = default_corpus.show("probes", "The cat sat on the mat.", probe_label="entity")
+    assert "entity probe" in shown.data and "Hewitt" in shown.data
