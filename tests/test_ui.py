@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from browser_pages import open_tab
 
 from benchmarks.appserver import running_app
 
@@ -264,7 +265,7 @@ def test_colour_bars_follow_the_address_bar(server, page):
     bars render white."""
     page.goto(f"{server}?text=The+cat+sat+on+the+mat.&model=minilm")
     page.wait_for_selector("#head-plot .js-plotly-plot .cbfill", timeout=120_000)
-    page.get_by_role("tab", name="Token vectors").click()
+    open_tab(page, "Token vectors")
     page.wait_for_selector("#similarity .js-plotly-plot .cbfill", timeout=60_000)
     page.wait_for_function("location.search.includes('view=embeddings')", timeout=60_000)
     page.wait_for_timeout(300)  # the address is set, then the references follow it
@@ -280,7 +281,7 @@ def test_an_example_of_another_model_brings_its_controls(server, page):
     sentiment labels the page started with."""
     page.goto(server)
     page.wait_for_selector("#prediction .output-class", timeout=180_000)
-    page.get_by_role("tab", name="Explain").click()
+    open_tab(page, "Explain")
     page.get_by_role("radio", name="negative").wait_for()
     page.get_by_text("Angela Merkel met").first.click()
     page.wait_for_selector("#entities :text('PER')", timeout=180_000)
@@ -298,16 +299,6 @@ EXAMPLE_CHECKS = {
 }
 
 
-def open_tab(page, name: str) -> None:
-    """Click a tab, through Gradio's "More tabs" menu when the row has no room for it."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown button", has_text=name).click()
-
-
 def test_examples_and_every_view(server, page):
     page.goto(server)
     # the first visit analyses an example itself: let it finish, or it can land after a click
@@ -316,7 +307,7 @@ def test_examples_and_every_view(server, page):
         timeout=180_000,
     )
     for start, (token, prediction) in EXAMPLE_CHECKS.items():
-        page.get_by_role("tab", name="One head").click()
+        open_tab(page, "One head")
         page.get_by_text(start).first.click()
         # this example's own plot, not the last one's (a first use exports the model: slow)
         page.wait_for_function(
@@ -330,16 +321,16 @@ def test_examples_and_every_view(server, page):
             page.wait_for_selector("#prediction .output-class", timeout=60_000)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SHOTS / "screenshot.png"), full_page=True)
-    page.get_by_role("tab", name="All heads").click()
+    open_tab(page, "All heads")
     page.wait_for_function(
         "document.querySelector('#overview img')?.naturalWidth > 0", timeout=60_000
     )
     page.screenshot(path=str(SHOTS / "overview.png"))
-    page.get_by_role("tab", name="Token vectors").click()
+    open_tab(page, "Token vectors")
     wait_plot(page, "#projection")
     wait_plot(page, "#similarity")
     page.screenshot(path=str(SHOTS / "embeddings.png"))
-    page.get_by_role("tab", name="Switch heads off").click()
+    open_tab(page, "Switch heads off")
     page.get_by_role("button", name="Compare predictions").click()
     page.wait_for_function(
         "document.querySelector('#ablation-change textarea')?.value.length > 0", timeout=60_000

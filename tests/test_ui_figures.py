@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from browser_pages import open_tab
 
 from benchmarks.appserver import running_app
 
@@ -100,7 +101,7 @@ def test_the_formula_chart_keeps_its_token_labels_clear(server, browser):
     page.wait_for_function(
         "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')"
     )
-    page.get_by_role("tab", name="The formula").click()
+    open_tab(page, "The formula")
     page.wait_for_selector("#formula-plot .js-plotly-plot .main-svg")
     ticks = boxes(page, "#formula-plot", ".xtick text")
     legend = boxes(page, "#formula-plot", ".legend")
@@ -126,11 +127,11 @@ def test_every_grid_has_layer_and_head_numbers_and_a_colour_bar(server, browser)
     page.wait_for_function(
         "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')"
     )
-    page.get_by_role("tab", name="All heads").click()
+    open_tab(page, "All heads")
     # bare, 12 × 6 square tiles 2 px apart would be exactly twice as wide as high
     width, height = grid_size(page, "#overview")
     assert height - 30 > (width + 2) / 2 - 2, (width, height)
-    page.get_by_role("tab", name="Which heads matter").click()
+    open_tab(page, "Which heads matter")
     page.get_by_role("button", name="Rank the heads").click()
     width, height = grid_size(page, "#heads-grid")
     assert height - 30 > (width + 2) / 2 - 2, (width, height)
