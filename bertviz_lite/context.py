@@ -54,8 +54,12 @@ class Memo:
 
     def matching(self, prefix: tuple) -> list[Any]:
         """The values whose key starts with `prefix`, oldest first."""
+        return [value for _, value in self.keyed(prefix)]
+
+    def keyed(self, prefix: tuple) -> list[tuple[tuple, Any]]:
+        """(key, value) of the keys that start with `prefix`, oldest first."""
         with self.lock:
-            return [v for k, v in self.items.items() if k[: len(prefix)] == prefix]
+            return [(k, v) for k, v in self.items.items() if k[: len(prefix)] == prefix]
 
 
 class ViewContext:
@@ -147,15 +151,11 @@ class ViewContext:
         return self.memo.get(key, lambda: mixing.per_layer(model, self.analysis, method, progress))
 
     def mixings(self) -> dict[str, np.ndarray]:
-        """The graph-computed mixing matrices already kept for this input ({method: [L, T, T]})."""
+        """The mixing matrices already kept for this input ({method: [layers, T, T]})."""
         if self.model is None:
             return {}
-        found = {}
-        with self.memo.lock:
-            for key, value in self.memo.items.items():
-                if key[:5] == self._key("mixing") and key[-1] == self._heads_off():
-                    found[key[5]] = value
-        return found
+        prefix, off = self._key("mixing"), self._heads_off()
+        return {key[len(prefix)]: value for key, value in self.memo.keyed(prefix) if key[-1] == off}
 
     def flow(self, layers: int) -> np.ndarray:
         """Attention flow from the input to layer `layers` ([T, T], analysis.attention_flow), kept."""

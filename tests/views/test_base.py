@@ -51,7 +51,7 @@ def test_every_view_draws_what_it_declares(view, state, request):
     # (fill, which needs a masked-LM model, is drawn in test_fill_mask.py; the corpus views from
     # MiniLM's default corpus)
     s = state.replace(model="sentiment", view=view.name, heads_off=["L1H1"])
-    if view.name in ("atlas", "search", "qk"):
+    if view.name in ("atlas", "probes", "search", "qk"):
         request.getfixturevalue("default_corpus")
         s = s.replace(model="minilm", corpus="default")
     out = events.render(s, view.name)
