@@ -72,6 +72,7 @@ class ViewContext:
                  corpora: Callable[[str], Any] | None = None):  # fmt: skip
         self.analysis, self.model, self.memo = analysis, model, memo
         self._models, self._corpora = models, corpora
+        self._off: tuple[int, ...] | None = None  # _heads_off, once computed
         enc = analysis.encoding
         self.text, self.pair = enc.text, enc.pair
 
@@ -163,9 +164,12 @@ class ViewContext:
         return self.memo.get(key, lambda: attention_flow(self.analysis.attentions[:layers]))
 
     def _heads_off(self) -> tuple[int, ...]:
-        """The heads switched off in this analysis (their maps are zero), as flat indices."""
-        a = self.analysis.attentions
-        return tuple(np.flatnonzero(a.sum(axis=(2, 3)) == 0).tolist())
+        """The heads switched off in this analysis (their maps are zero), as flat indices;
+        summed once per context (a 512-token analysis holds 75 MB of maps)."""
+        if self._off is None:
+            a = self.analysis.attentions
+            self._off = tuple(np.flatnonzero(a.sum(axis=(2, 3)) == 0).tolist())
+        return self._off
 
     def faithfulness(self, name: str, scores: Any, target: Any, *settings: Any,
                      draws: int = 8) -> attribution.Faithfulness:  # fmt: skip

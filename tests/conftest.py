@@ -116,6 +116,22 @@ def family_model(family_checkpoint):
     return get
 
 
+@pytest.fixture(scope="session")
+def sentiment():
+    """The catalog's sentiment classifier (MiniLM + its adapter), loaded once."""
+    import bertviz_lite as bv
+
+    return bv.load("sentiment", progress=False)
+
+
+@pytest.fixture(scope="session")
+def ner():
+    """The catalog's NER model, loaded once."""
+    import bertviz_lite as bv
+
+    return bv.load("ner", progress=False)
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 

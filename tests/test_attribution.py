@@ -16,16 +16,6 @@ TEXT = "This movie was wonderful, I loved every minute of it."
 MIXED = "The plot was dull but the acting was wonderful."
 
 
-@pytest.fixture(scope="module")
-def sentiment():
-    return bv.load("sentiment", progress=False)
-
-
-@pytest.fixture(scope="module")
-def ner():
-    return bv.load("ner", progress=False)
-
-
 def p_label(model, text: str, label: str) -> float:
     return model.analyze(text).predictions["probabilities"][label]
 

@@ -9,7 +9,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import bertviz_lite as bv
 from bertviz_lite import attribution as at
 from bertviz_lite.attribution.faithfulness import FRACTIONS, faithfulness, random_floor
 from bertviz_lite.predictions import softmax
@@ -25,16 +24,6 @@ NEGATIVE = [
     "A boring, clumsy film with awful acting and a dreadful script.",
     "What a painful waste of time: dull, ugly and far too long.",
 ]
-
-
-@pytest.fixture(scope="module")
-def sentiment():
-    return bv.load("sentiment", progress=False)
-
-
-@pytest.fixture(scope="module")
-def ner():
-    return bv.load("ner", progress=False)
 
 
 def spy(model, monkeypatch) -> list[list[int]]:
