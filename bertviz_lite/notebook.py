@@ -1,76 +1,97 @@
-"""The app's views inline in Jupyter, self-contained (no CDN), and bertviz's calls.
+"""The app's views inline in Jupyter, offline (nothing from a CDN), and bertviz's calls.
 
     r = bv.load("minilm").analyze("The cat sat on the mat.")
     r.show("head", layer=2, head=5)           # the app's figure for this view and settings
     bv.head_view(attention, tokens)           # what bertviz's head_view takes: the tuple of
     bv.model_view(attention, tokens)          # per-layer tensors transformers returns
 
-Every figure carries its own copy of plotly.js and every image is a data URL, so a notebook
-shows them offline and keeps them when saved.
+plotly.js (4.8 MB) is sent once per Python process: the first figure displayed carries it inline,
+later ones use the page's `window.Plotly`. A figure whose library is gone (its output cleared, a
+notebook reopened without it) says so in its place; display `plotly_library()` to bring it back.
+A Shown's HTML is fixed when first displayed, so displaying it again shows the same thing.
+`shown.data` and `shown.standalone()` (a whole page, for a file) are self-contained: plotly.js
+included when there is a figure. Images are data URLs.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from . import notebook_html as page
 from .analysis import Analysis
 from .context import Memo, ViewContext
 from .tokenizer import Encoding
 from .urlstate import default_state
 from .views import VIEWS, UserError
-from .views.base import FigureSpec, Shape
+from .views.base import Output, Shape
 
 # Tokens that are no word of the text, in the families' spellings.
 SPECIAL = {"[CLS]", "[SEP]", "[PAD]", "<s>", "</s>", "<pad>", "<cls>", "<sep>"}
 
 
 class Shown:
-    """HTML that Jupyter displays (`_repr_html_`); `.data` holds it, as in bertviz."""
+    """HTML that Jupyter displays (`_repr_html_`): plotly.js in it only if this is the first
+    figure displayed in the process. `.data` (as in bertviz) holds a self-contained copy."""
 
-    def __init__(self, data: str):
-        self.data = data
+    def __init__(self, body: str, plots: bool = False, library: bool = False):
+        self.body, self.plots, self.library = body, plots, library
+        self._displayed: str | None = None
 
     def _repr_html_(self) -> str:
-        return self.data
+        if self._displayed is None:
+            library = page.library_once() if self.plots or self.library else ""
+            self._displayed = (page.library_html() if self.library else library) + self.body
+        return self._displayed
+
+    @property
+    def data(self) -> str:
+        """The HTML with plotly.js inline where it has a figure: works wherever it is put."""
+        return (page.library_html() if self.plots or self.library else "") + self.body
+
+    def standalone(self, title: str = "bertviz_lite") -> str:
+        """A whole HTML page of this output, self-contained and offline: write it to a file."""
+        return (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}"
+                f"</title></head><body>{self.data}</body></html>")  # fmt: skip
 
 
-def _plot_html(figure: Any) -> str:
-    import plotly.graph_objects as go
-
-    # A FigureSpec skips validation for the app's speed; here Plotly fills in its defaults.
-    fig = go.Figure(dict(figure)) if isinstance(figure, FigureSpec) else figure
-    return fig.to_html(include_plotlyjs=True, full_html=False, config={"displaylogo": False})
+def plotly_library() -> Shown:
+    """plotly.js alone: display it where the output that carried it was cleared, and the
+    figures waiting for it draw."""
+    return Shown("", library=True)
 
 
-def _image_html(image: np.ndarray) -> str:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, "PNG")
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="every head" src="data:image/png;base64,{data}">'
-
-
-def _html(value: Any) -> str:
+def _html(value: Any, output: Output | None, caption: str = "") -> str:
+    kind = output.kind if output is not None else ""
     if value is None or (isinstance(value, str) and not value):
         return ""
+    if kind in ("label", "entities", "text") and output.label:  # which is which (before/after)
+        heading = f'<div style="font-weight:600;margin:6px 0 2px">{html.escape(output.label)}</div>'
+        return heading + _html(value, replace(output, label=""))
     if hasattr(value, "to_json"):
-        return _plot_html(value)
+        return page.figure_html(value)
     if isinstance(value, np.ndarray):
-        return _image_html(value)
-    if isinstance(value, str) and value.lstrip().startswith("<iframe"):
-        return value  # the token-link view: a sandboxed, self-contained iframe
-    if isinstance(value, dict) and "entities" not in value:  # label → probability
-        rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v:.3f}</td></tr>"
-                       for k, v in value.items())  # fmt: skip
-        return f"<table>{rows}</table>"
+        return page.image_html(value, output.label if output else "", caption)
+    if kind in ("entities", "words") or (isinstance(value, dict) and "entities" in value):
+        return page.highlighted_html(value)
+    if kind == "html" or (isinstance(value, str) and value.lstrip().startswith("<iframe")):
+        return value  # the views' own HTML (user text escaped), as the app's gr.HTML shows it
+    if isinstance(value, dict):  # label → probability
+        return page.label_table(value)
     return f"<pre>{html.escape(str(value))}</pre>"
+
+
+def _caption(view: str, shape: tuple[int, ...]) -> str:
+    if view != "overview":
+        return ""
+    layers, heads = shape[0], shape[1]
+    return (f"Every head: rows are layers L1–L{layers} (L1 at the top), columns heads "
+            f"H1–H{heads} (H1 at the left), numbered in the margins; each tile is one head's map, "
+            "rows attending to columns; darker is stronger (√weight, colour bar below).")  # fmt: skip
 
 
 # What a notebook's views run again (heads off, attributions, another model) is kept here, as
@@ -93,7 +114,10 @@ def show(r: Analysis, view: str = "head", model: Any = None, corpus: Any = None,
     ctx = ViewContext(r, loaded, MEMO, lambda name: _load(name, loaded),
                       None if corpus is None else lambda name: corpus)
     values = VIEWS[view].render(ctx, state.replace(**settings))
-    return Shown("".join(_html(v) for v in values.values()))
+    outputs = {o.name: o for o in VIEWS[view].outputs}
+    caption = _caption(view, r.attentions.shape)
+    body = "".join(_html(v, outputs.get(k), caption) for k, v in values.items())
+    return Shown(body, plots=any(hasattr(v, "to_json") for v in values.values()))
 
 
 def _load(name: str, like: Any) -> Any:
@@ -138,21 +162,23 @@ def head_view(
     prettify_tokens: bool = True, layer: int | None = None, heads: Sequence[int] | None = None,
     html_action: str = "view", **ignored: Any,
 ) -> Shown | None:  # fmt: skip
-    """bertviz's head_view call: token links of one layer (0-based `layer`, as bertviz counts);
-    one head when `heads` names one, else the layer's head average."""
+    """bertviz's head_view call: token links with a layer picker ("Layer 1"…), `layer` (0-based,
+    as bertviz counts) picked first, else layer 1; one head when `heads` names one, else the
+    layer's head average."""
     r = from_attention(attention, tokens, sentence_b_start, prettify_tokens)
     one = heads is not None and len(heads) == 1
-    shown = show(r, "head", style="links", layer=(layer or 0) + 1,
-                 head=(heads[0] + 1) if one else 1,
-                 source="head" if one else "layer average")  # fmt: skip
-    return _act(shown, html_action)
+    settings = dict(style="links", head=(heads[0] + 1) if one else 1,
+                    source="head" if one else "layer average")  # fmt: skip
+    drawings = [show(r, "head", layer=i + 1, **settings).body for i in range(r.attentions.shape[0])]
+    picked = min(max(layer or 0, 0), len(drawings) - 1)
+    return _act(Shown(page.layer_picker(drawings, picked)), html_action)
 
 
 def model_view(
     attention: Sequence[Any], tokens: Sequence[str], sentence_b_start: int | None = None,
     prettify_tokens: bool = True, html_action: str = "view", **ignored: Any,
 ) -> Shown | None:  # fmt: skip
-    """bertviz's model_view call: every layer × head at a glance."""
+    """bertviz's model_view call: every layer × head at a glance, layers and heads labelled."""
     r = from_attention(attention, tokens, sentence_b_start, prettify_tokens)
     return _act(show(r, "overview"), html_action)
 
