@@ -92,8 +92,11 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                        placeholder="Type or paste a text… (Shift+Enter analyses)")  # fmt: skip
                 i["pair"] = gr.Textbox("", label="Second sentence (optional: a sentence pair)", lines=1)
                 with gr.Row():
+                    # Wide enough for the longest model's name beside its arrow (a phone
+                    # puts the precision below it).
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
-                                             value=DEFAULT_MODEL, label="Model")  # fmt: skip
+                                             value=DEFAULT_MODEL, label="Model",
+                                             min_width=220)  # fmt: skip
                     i["variant"] = gr.Radio([(title, name) for name, title in PAGE_VARIANTS.items()],
                                             value=DEFAULT_VARIANT, label="Precision")  # fmt: skip
                     run = gr.Button("Analyze", variant="primary")
@@ -181,7 +184,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     page.on(on_demand[name].click, _redraw(view.name, frozenset({o.name})),
                             [name], api_visibility="private")  # fmt: skip
             # A tab draws when it is opened (views behind a button wait for the click).
-            opened = ["view"] + ([] if view.action else ["notes", *outs])
+            opened = ["view", "notes"] + ([] if view.action else outs)
             page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
                     show_progress="hidden")  # fmt: skip
             if view.clickable:
@@ -277,14 +280,17 @@ def _does_not_apply(name: str, e: UserError) -> dict[str, Any]:
 
 
 def _opener(name: str) -> Callable[..., dict[str, Any]]:
+    """A tab opened: it draws (unless it waits for its button) and the notes become this view's
+    (the last tab's "does not apply" must not stay on the next)."""
+
     def opened(**values) -> dict[str, Any]:
         state = state_of({**values, "view": name})
-        if VIEWS[name].action or not state.text.strip():
+        if not state.text.strip():
             return {"view": name}
-        try:
-            return {"view": name, **events.render(state, name)}
-        except UserError as e:
-            return {"view": name, **_does_not_apply(name, e)}
+        shown = events.analyze(state)  # the analysis is cached: this draws the view, no more
+        drawn = {k: v for k, v in shown.items() if k.startswith(f"{name}.")}
+        return {"view": name, **drawn,
+                "notes": gr.update(value=shown["notes"], visible=bool(shown["notes"]))}  # fmt: skip
 
     return opened
 

@@ -43,7 +43,8 @@ class AblationView(View):
         Output("after", "label", "Those heads off", row=1),
         Output("before_entities", "entities", "Entities, every head on", row=2),
         Output("after_entities", "entities", "Entities, those heads off", row=2),
-        Output("change", "text", "What changed", row=3, options={"elem_id": "ablation-change"}),
+        Output("change", "text", "What changed", row=3, options={"elem_id": "ablation-change",
+               "placeholder": "Pick heads above, then compare the predictions."}),
     )
     action = "Compare predictions"
 

@@ -20,7 +20,7 @@ from ..analysis import Analysis
 from ..context import ViewContext
 from ..corpus.stats import is_punctuation
 from .base import Control, FigureSpec, Output, Shape, UserError, View, ViewState
-from .heatmap import SCALES, distinct_labels, heatmap, plain, typed_array
+from .heatmap import SCALES, distinct_labels, heatmap, plain, title_lines, typed_array
 from .overview import GAP, LUT, font, grid_cell, labelled, tiled
 from .selection import select, weighted_attention
 
@@ -207,7 +207,7 @@ def examples_figure(ctx: ViewContext, corpus: Any, state: ViewState, measure: st
         ranked = "lowest " + SAYS[stat].split(" (")[0] if stat == "entropy" else SAYS[stat]
         title = (f"layer {state.layer}, head {state.head}: top {len(texts)} of {corpus.size:,} "
                  f"corpus texts by {ranked}")  # fmt: skip
-    layout["title"] = dict(text=plain(title), x=0.01, xanchor="left", font=dict(size=13))
+    layout["title"] = dict(text=title_lines(title, 44), x=0.01, xanchor="left", font=dict(size=13))
     return FigureSpec(data=data, layout=layout)
 
 
@@ -261,8 +261,8 @@ def _grid_layout(n: int) -> dict:
     """One map a row (legible on a phone too), each with its caption above it."""
     rows = max(n, 1)
     height = ROW * rows
-    layout: dict[str, Any] = dict(template="none", height=height + 50, showlegend=False,
-                                  margin=dict(l=10, r=10, t=40, b=10), shapes=[], annotations=[])  # fmt: skip
+    layout: dict[str, Any] = dict(template="none", height=height + 66, showlegend=False,
+                                  margin=dict(l=10, r=10, t=56, b=10), shapes=[], annotations=[])  # fmt: skip
     for i in range(n):
         axis = "" if i == 0 else str(i + 1)
         top, bottom = 1 - (i * ROW + 52) / height, 1 - ((i + 1) * ROW - 8) / height

@@ -18,7 +18,7 @@ from ..analysis import Analysis, linear_cka
 from ..catalog import entries, names
 from ..context import ViewContext
 from .base import Control, Output, UserError, View, ViewState
-from .heatmap import heatmap
+from .heatmap import heatmap, title_lines
 from .selection import Matrix
 
 
@@ -69,8 +69,9 @@ def _grid(change: np.ndarray, title: str) -> go.Figure:
         y=[f"L{i}" for i in range(1, layers + 1)], colorscale="Oranges", zmin=0,
         hovertemplate="%{y} %{x}: mean |Δ| %{z}%<extra></extra>",
         zmax=max(float(change.max()) * 100, 0.1), colorbar=dict(title="|Δ| %", thickness=12)))  # fmt: skip
-    fig.update_layout(template="none", title=dict(text=title, x=0.01), height=120 + 34 * layers,
-                      margin=dict(l=10, r=10, t=50, b=10),
+    fig.update_layout(template="none",
+                      title=dict(text=title_lines(title), x=0.01, font=dict(size=14)),
+                      height=140 + 34 * layers, margin=dict(l=10, r=10, t=70, b=10),
                       xaxis=dict(type="category", automargin=True),
                       yaxis=dict(autorange="reversed", type="category", automargin=True))  # fmt: skip
     return fig
@@ -81,8 +82,9 @@ def _cka(similarity: np.ndarray) -> go.Figure:
     fig = go.Figure(go.Bar(x=names_, y=np.round(similarity, 4), marker_color="#1f77b4",
                            hovertemplate="%{x}: CKA %{y}<extra></extra>"))  # fmt: skip
     fig.update_layout(template="none", height=300, yaxis=dict(range=[0, 1.02], title="CKA"),
-                      title=dict(text="Token vectors alike, per layer (linear CKA; 1 = same)",
-                                 x=0.01), margin=dict(l=50, r=10, t=50, b=30))  # fmt: skip
+                      title=dict(text=title_lines("Token vectors alike, per layer (linear CKA; 1 = "
+                                                         "same)"), x=0.01, font=dict(size=14)),
+                      margin=dict(l=50, r=10, t=60, b=30))  # fmt: skip
     return fig
 
 

@@ -69,10 +69,12 @@ def projection_figure(analysis: Analysis, layer: int = 0) -> FigureSpec:
     animate = dict(mode="immediate", frame=dict(duration=300, redraw=True))
     steps = [dict(method="animate", label=n, args=[[n], animate]) for n in names]
     layout = dict(
-        template="none", height=520, margin=dict(l=30, r=10, t=40, b=10), showlegend=False,
-        title=dict(text=f"Token vectors, PCA to 2-D per layer "
-                        f"({explained[layer].sum():.0%} of variance at the start)"
-                        + ("" if written else "; hover a point for its token")),
+        template="none", height=520, margin=dict(l=30, r=10, t=60, b=10), showlegend=False,
+        # Two short lines from the left: a phone's 390 px cut a centred one at both ends.
+        title=dict(text=f"Token vectors, PCA to 2-D per layer<br>"
+                        f"({explained[layer].sum():.0%} of variance at the start"
+                        + (")" if written else "; hover a point)"),
+                   x=0.01, xanchor="left", font=dict(size=14)),
         xaxis=dict(range=[lo[0], hi[0]], zeroline=False), yaxis=dict(range=[lo[1], hi[1]], zeroline=False),
         sliders=[dict(active=layer, steps=steps, currentvalue=dict(prefix=""), pad=dict(t=30))],
     )  # fmt: skip

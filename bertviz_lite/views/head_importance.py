@@ -75,7 +75,9 @@ class HeadImportanceView(View):
     )  # fmt: skip
     outputs = (
         Output("grid", "image", "Importance of each head (layers × heads)", options={"elem_id": "heads-grid", "show_label": False}),
-        Output("test", "text", "Top k off against bottom k off", options={"elem_id": "heads-test"}),
+        Output("test", "text", "Top k off against bottom k off", options={
+            "elem_id": "heads-test", "placeholder": "Rank the heads: the top k and the bottom k "
+            "are then switched off together and compared."}),
     )  # fmt: skip
     action = "Rank the heads"
     clickable = "grid"

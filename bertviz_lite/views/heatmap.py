@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import textwrap
 
 import numpy as np
 import plotly.colors
@@ -22,6 +23,12 @@ def plain(text: str) -> str:
     """Text for a Plotly label: its HTML subset escaped, quotes left as they are (Plotly shows
     `&quot;` literally, so escaping them would put entities on screen)."""
     return html.escape(text, quote=False)
+
+
+def title_lines(text: str, width: int = 40) -> str:
+    """A figure's title escaped and broken between words into lines of at most `width`
+    characters: a phone's card (~330 px) shows ~40 of them whole; Plotly never wraps a title."""
+    return "<br>".join(plain(line) for line in textwrap.wrap(text, width) or [""])
 
 
 def distinct_labels(labels: list[str]) -> list[str]:
@@ -63,7 +70,7 @@ def heatmap_figure(z: np.ndarray, rows: list[str], cols: list[str], title: str, 
                  colorbar=dict(title=dict(text=bar), thickness=12))  # fmt: skip
     layout = dict(
         template="none", height=height, margin=dict(l=10, r=10, t=10, b=60 if how else 10),
-        title=dict(text=plain(title), x=0.01, xanchor="left", y=0.995, yanchor="top",
+        title=dict(text=title_lines(title), x=0.01, xanchor="left", y=0.995, yanchor="top",
                    yref="container", automargin=True, pad=dict(t=30)),  # below the card's label
         xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
         yaxis=dict(autorange="reversed", type="category", automargin=True),
