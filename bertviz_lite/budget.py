@@ -3,8 +3,10 @@
 `LONG_WORK.job(visitor)` admits a job or refuses it at once with a message: one long job per
 visitor at a time, `RUNNING` at once in all (each already uses every core) and `WAITING` more
 waiting for a slot. Inside a job, `check()` (called by the work between its chunks) stops it
-past its time limit with a message that says why. Outside a job (the Python API, the CLI),
-`check()` does nothing: on your own machine nothing is bounded.
+past its time limit with a message that says why, or at once when its visitor cancelled it
+(`LONG_WORK.cancel`), and reports how far the work is (`check(done, total, what)`) to the
+job's `report`. Outside a job (the Python API, the CLI), `check()` does nothing: on your own
+machine nothing is bounded.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from .errors import UserError
 
@@ -28,19 +31,55 @@ class TimeLimitExceeded(UserError):
     """A long job ran past its time limit and was stopped."""
 
 
-# (deadline on time.monotonic(), the limit in seconds) of the job this thread is running.
-_deadline: ContextVar[tuple[float, float] | None] = ContextVar("deadline", default=None)
+class Cancelled(UserError):
+    """A long job's visitor cancelled it."""
 
 
-def check() -> None:
-    """Raise TimeLimitExceeded when the running job is past its time limit; otherwise nothing."""
-    current = _deadline.get()
-    if current is not None and time.monotonic() > current[0]:
+# What reports a job's progress: (fraction done, a line saying what and how long is left).
+Report = Callable[[float, str], None]
+
+
+@dataclass
+class _Job:
+    """The long job this thread is running: its time limit and how it is stopped or followed."""
+
+    limit: float
+    report: Report | None = None
+    started: float = field(default_factory=time.monotonic)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+_job: ContextVar[_Job | None] = ContextVar("long_job", default=None)
+
+
+def check(done: int | None = None, total: int | None = None, what: str = "") -> None:
+    """Stop the running job when it is past its time limit (TimeLimitExceeded) or cancelled
+    (Cancelled); report `done` of `total` steps of `what` when given. Outside a job: nothing."""
+    job = _job.get()
+    if job is None:
+        return
+    check_cancelled(job)
+    elapsed = time.monotonic() - job.started
+    if elapsed > job.limit:
         raise TimeLimitExceeded(
-            f"Stopped after {current[1]:.0f} s, this server's limit for one long computation. "
+            f"Stopped after {job.limit:.0f} s, this server's limit for one long computation. "
             "A shorter text finishes sooner; on your own machine the Python API "
             "(bertviz_lite.load(...).attribute / head_importance) has no limit."
         )
+    if job.report is not None and done is not None and total:
+        job.report(done / total, progress_line(what, done, total, elapsed, job.limit))
+
+
+def progress_line(what: str, done: int, total: int, elapsed: float, limit: float) -> str:
+    """What a progress bar says: the step, how many of them are done, and the time left as the
+    steps so far foretell it (said to pass the limit when it would)."""
+    line = f"{what}: {done} of {total}" if what else f"{done} of {total}"
+    if done <= 0 or done >= total:
+        return line
+    left = elapsed / done * (total - done)
+    if elapsed + left > limit:
+        return f"{line}, ~{left:.0f} s more: past this server's {limit:.0f} s limit"
+    return f"{line}, ~{left:.0f} s left"
 
 
 class LongWork:
@@ -51,14 +90,16 @@ class LongWork:
         self.slots = threading.Semaphore(running)
         self.capacity = running + waiting
         self.time_limit = time_limit
-        self.visitors: set[str] = set()  # those with a job running or waiting
+        self.visitors: dict[str, _Job] = {}  # those with a job running or waiting
         self.lock = threading.Lock()
 
     @contextmanager
-    def job(self, visitor: str = "") -> Iterator[None]:
+    def job(self, visitor: str = "", report: Report | None = None) -> Iterator[None]:
         """Run the body as one long job of `visitor` ("" : a caller of its own, never refused
-        for another's job), or raise UserError at once when it cannot be admitted."""
+        for another's job), or raise UserError at once when it cannot be admitted. `report`
+        hears how far it is (see `check`)."""
         visitor = visitor or f"anonymous-{uuid.uuid4()}"
+        job = _Job(self.time_limit, report)
         with self.lock:
             if visitor in self.visitors:
                 raise UserError("Your previous long computation is still running: one at a time "
@@ -66,22 +107,39 @@ class LongWork:
             if len(self.visitors) >= self.capacity:
                 raise UserError(f"The server is busy with {len(self.visitors)} long computations "
                                 "from other visitors: try again in a minute.")  # fmt: skip
-            self.visitors.add(visitor)
+            self.visitors[visitor] = job
         try:
             with self.slots:  # the wait is bounded: at most WAITING jobs ahead, each time-limited
-                token = _deadline.set((time.monotonic() + self.time_limit, self.time_limit))
+                job.started = time.monotonic()  # the limit counts from its turn, not its wait
+                check_cancelled(job)
+                token = _job.set(job)
                 try:
                     yield
                 finally:
-                    _deadline.reset(token)
+                    _job.reset(token)
         finally:
             with self.lock:
-                self.visitors.discard(visitor)
+                self.visitors.pop(visitor, None)
+
+    def cancel(self, visitor: str) -> bool:
+        """Stop `visitor`'s long job at its next check (or before it starts, if it waits);
+        False when the visitor has none."""
+        with self.lock:
+            job = self.visitors.get(visitor)
+        if job is None:
+            return False
+        job.cancelled.set()
+        return True
 
     @property
     def busy(self) -> int:
         """Long jobs running or waiting."""
         return len(self.visitors)
+
+
+def check_cancelled(job: _Job) -> None:
+    if job.cancelled.is_set():
+        raise Cancelled("Cancelled.")
 
 
 LONG_WORK = LongWork()

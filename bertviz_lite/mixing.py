@@ -116,7 +116,7 @@ def from_graph(model: Any, r: Analysis, method: str,
     one = np.zeros(1, np.int64)  # the measure not asked gets one token (see mixing_graph.py)
     starts = range(0, t, chunk)
     for n, start in enumerate(starts):
-        budget.check()
+        budget.check(n, len(starts), MEASURES[method].title)
         tokens = np.arange(start, min(t, start + chunk), dtype=np.int64)
         if zeroing:
             part = session.session.run(["value_zeroing"], feed | {"zeroed": tokens, "rows": one})

@@ -70,12 +70,12 @@ class Page:
         else as gr.skip() (which Gradio 6 handles as a property update: ~1 ms a component).
         With "query" among `outs`, the address bar's query of the state it leaves comes along
         (no second request for it). `long`: the work is admitted as one long job of the visitor
-        (budget.LONG_WORK)."""
+        (budget.LONG_WORK), its progress shown in the page (Gradio's progress bar)."""
 
         @functools.wraps(compute)  # Gradio reads the signature (a click's event data) from it
-        def run(*args, **values):
+        def run(*args, report=None, **values):
             visitor = _visitor()
-            job = LONG_WORK.job(visitor) if long else contextlib.nullcontext()
+            job = LONG_WORK.job(visitor, report) if long else contextlib.nullcontext()
             try:
                 with job, downloads.as_visitor(visitor):  # downloads are this visitor's alone
                     result = compute(*args, **values)
@@ -87,17 +87,26 @@ class Page:
             out = [kept[name] if name in kept else gr.skip() for name in outs]
             return out[0] if len(out) == 1 else out  # one output takes a bare value
 
-        return run
+        if not long:
+            return run
+
+        def run_long(progress=gr.Progress(), **values):  # noqa: B008 (Gradio's own idiom)
+            # Gradio hands a function whose parameter defaults to gr.Progress() the event's bar.
+            return run(report=lambda done, line: progress(done, desc=line), **values)
+
+        return run_long
 
     def on(self, trigger, compute, outs: list[str], long: bool = False, **options):
         """Wire `trigger` to `compute` in the MODEL group (LONG: `long`); the address bar
-        follows (one request: the query comes with the outputs)."""
+        follows (one request: the query comes with the outputs). Returns the event (what a
+        button's `cancels=` names)."""
         group = {"concurrency_id": LONG, "concurrency_limit": None} if long else {
             "concurrency_id": MODEL}  # fmt: skip
         outs = [*outs, "query"]
         event = trigger(self.handler(compute, outs, long), inputs_kwargs=self.inputs,
                         outputs=[self.outputs[n] for n in outs], **{**RAW, **group, **options})  # fmt: skip
-        return self.sync(event)
+        self.sync(event)
+        return event
 
     def then(self, event, compute, outs: list[str], url: bool = False, **options):
         """Chain `compute` after `event`, by name like `on` (private), in the MODEL group unless
@@ -112,6 +121,12 @@ class Page:
         """Write the query the event returned into the address bar and the share box: in the
         browser, no request."""
         return event.then(None, self.outputs["query"], self.outputs["link"], js=SYNC_URL)
+
+
+def cancel_long_work() -> None:
+    """The Cancel button of long work: this visitor's job stops at its next check (the page
+    stops waiting for it through the button's `cancels=`)."""
+    LONG_WORK.cancel(_visitor())
 
 
 def _visitor() -> str:

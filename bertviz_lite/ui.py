@@ -17,7 +17,7 @@ import gradio as gr
 from . import catalog, events, urlstate
 from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
 from .examples import EXAMPLES, FIRST, example_for
-from .page import LIGHT, MODEL, Page, guarded, state_of
+from .page import LIGHT, MODEL, Page, cancel_long_work, guarded, state_of
 from .runtime import cpu_count
 from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
 from .views.base import Shape
@@ -113,6 +113,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         i["view"] = gr.Textbox(DEFAULT_VIEW, visible=False)
         tabs: dict[str, gr.Tab] = {}
         actions: dict[str, gr.Button] = {}
+        stops: dict[str, gr.Button] = {}  # each action's Cancel, shown while it runs
         on_demand: dict[str, gr.Button] = {}
         with gr.Tabs(selected=DEFAULT_VIEW) as p["tabs"]:
             for view in REGISTRY:
@@ -124,7 +125,10 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                             for c in view.controls:
                                 i[c.name] = p[c.name] = control_widget(c, shape)
                     if view.action:
-                        actions[view.name] = gr.Button(view.action)
+                        with gr.Row():
+                            actions[view.name] = gr.Button(view.action, scale=4)
+                            stops[view.name] = gr.Button("Cancel", variant="stop", visible=False,
+                                                         scale=1, min_width=100)  # fmt: skip
                     for row in _rows(view.outputs):
                         with gr.Row():
                             for o in row:
@@ -176,8 +180,15 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                         api_visibility="private", trigger_mode="always_last",
                         show_progress="hidden")  # fmt: skip
             if view.action:
-                page.on(actions[view.name].click, _redraw(view.name, None), outs, long=True,
-                        api_visibility="private")  # fmt: skip
+                stop = stops[view.name]
+                started = actions[view.name].click(_showing(True), None, stop,
+                                                   api_visibility="private", concurrency_id=LIGHT)  # fmt: skip
+                work = page.on(started.then, _redraw(view.name, None), outs, long=True,
+                               api_visibility="private")  # fmt: skip
+                work.then(_showing(False), None, stop, api_visibility="private",
+                          concurrency_id=LIGHT)  # fmt: skip
+                stop.click(_cancelled, None, stop, cancels=[work], api_visibility="private",
+                           concurrency_id=LIGHT)  # fmt: skip
             for o in view.outputs:
                 if o.on_demand:
                     name = f"{view.name}.{o.name}"
@@ -271,6 +282,15 @@ def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, 
             return _does_not_apply(name, e)
 
     return redraw
+
+
+def _showing(visible: bool) -> Callable[[], dict]:
+    return lambda: gr.update(visible=visible)
+
+
+def _cancelled() -> dict:
+    cancel_long_work()
+    return gr.update(visible=False)
 
 
 def _does_not_apply(name: str, e: UserError) -> dict[str, Any]:

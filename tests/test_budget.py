@@ -1,4 +1,5 @@
-"""Long work is admitted per visitor and in all, and stopped past its time limit with a message."""
+"""Long work is admitted per visitor and in all, stopped past its time limit with a message or
+when its visitor cancels it, and reports how far it is."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import pytest
 
 from bertviz_lite import budget
-from bertviz_lite.budget import LongWork, TimeLimitExceeded
+from bertviz_lite.budget import Cancelled, LongWork, TimeLimitExceeded, progress_line
 from bertviz_lite.errors import UserError
 
 
@@ -82,3 +83,61 @@ def test_anonymous_callers_are_not_each_others_visitor():
     work = LongWork(running=2, waiting=0, time_limit=60)
     with work.job(""), work.job(""):
         assert work.busy == 2
+
+
+def test_a_cancelled_job_stops_at_its_next_check_and_frees_its_visitor():
+    work = LongWork()
+    assert not work.cancel("alice")  # no job: nothing to stop
+    with pytest.raises(Cancelled), work.job("alice"):
+        budget.check()
+        assert work.cancel("alice")
+        budget.check()  # stops here
+        raise AssertionError("not reached")
+    assert work.busy == 0
+    with work.job("alice"):  # admitted again at once: the cancelled job is gone
+        budget.check()
+
+
+def test_a_job_cancelled_while_it_waits_never_starts():
+    work, release, started = LongWork(running=1, waiting=1), threading.Event(), threading.Event()
+
+    def holder():
+        with work.job("a"):
+            started.set()
+            release.wait(10)
+
+    t = threading.Thread(target=holder)
+    t.start()
+    started.wait(10)
+    ran, refused = [], []
+
+    def waiter():
+        try:
+            with work.job("b"):
+                ran.append(True)
+        except Cancelled:
+            refused.append(True)
+
+    w = threading.Thread(target=waiter)
+    w.start()
+    while work.busy < 2:
+        time.sleep(0.01)
+    assert work.cancel("b")
+    release.set()
+    t.join(10), w.join(10)
+    assert refused == [True] and ran == []
+
+
+def test_progress_is_reported_with_the_time_left_as_the_steps_so_far_foretell():
+    heard = []
+    with LongWork(time_limit=60).job("alice", report=lambda done, line: heard.append((done, line))):
+        budget.check()  # no counts: nothing to report
+        budget.check(0, 4, "Occlusion")
+        time.sleep(0.2)
+        budget.check(1, 4, "Occlusion")
+    assert [d for d, _ in heard] == [0.0, 0.25]
+    assert heard[0][1] == "Occlusion: 0 of 4"
+    left = float(heard[1][1].split("~")[1].split(" s")[0])  # 3 more steps of ~0.2 s
+    assert heard[1][1].startswith("Occlusion: 1 of 4, ~") and 0.4 <= left <= 1.5
+    assert progress_line("x", 1, 10, 20.0, 60.0) == "x: 1 of 10, ~180 s more: past this server's 60 s limit"
+    assert progress_line("x", 10, 10, 20.0, 60.0) == "x: 10 of 10"

@@ -53,8 +53,9 @@ def hf_attention(minilm_dir):
     return out.attentions, tokens, int(inputs["token_type_ids"][0].tolist().index(1))
 
 
-def requests_of(html: str, tmp_path: Path) -> tuple[list[str], str]:
-    """Every URL a page with this HTML asks for, and its visible text."""
+def requests_of(html: str, tmp_path: Path, drawn: str = "") -> tuple[list[str], str]:
+    """Every URL a page with this HTML asks for, and its visible text (once `drawn` shows, when
+    given: plotly.js parses for a while on a busy machine)."""
     from playwright.sync_api import sync_playwright
 
     page_file = tmp_path / "cell.html"
@@ -66,6 +67,9 @@ def requests_of(html: str, tmp_path: Path) -> tuple[list[str], str]:
         page = browser.new_page()
         page.on("request", lambda r: asked.append(r.url))
         page.goto(page_file.as_uri())
+        if drawn:
+            page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=drawn,
+                                   timeout=30_000)  # fmt: skip
         page.wait_for_timeout(1500)
         text = page.inner_text("body")
         browser.close()
@@ -78,9 +82,10 @@ def test_inline_views_load_nothing_from_outside(minilm, tmp_path, fresh_process)
     cells = [r.show("head", layer=2, head=5), r.show("overview"),
              r.show("embeddings", vectors_layer=3), r.show("head", style="links", words=True)]  # fmt: skip
     html = "".join(c._repr_html_() for c in cells)  # plotly.js in the first cell only
-    outside, text = requests_of(html, tmp_path)
+    outside, text = requests_of(html, tmp_path, drawn="Cosine similarity, layer 3")
     assert outside == []
-    assert "layer 2, head 5" in text and "cat" in text and "Layer 3" in text
+    # the first figure, and the third drawn from the first cell's plotly.js
+    assert "layer 2, head 5" in text and "cat" in text and "Cosine similarity, layer 3" in text
     assert notebook_html.MISSING not in text
 
 

@@ -227,6 +227,30 @@ def test_enter_and_arrow_keys_redraw(server, page):
     page.wait_for_function(f"{title}?.includes('head 4')", timeout=30_000)
 
 
+def test_long_work_says_how_far_it_is_and_can_be_cancelled(server, page):
+    """Ranking the heads of a 512-token text (72 runs): a Cancel button and a progress bar that
+    counts the runs and says the time left; Cancel stops the work on the server (this visitor's
+    next long job is admitted a second later; it was refused while the first ran on), with no
+    error, and the button goes when the work is done."""
+    text = "The quick brown fox jumps over the lazy dog near the river bank today. " * 40
+    page.goto(f"{server}?{urlencode({'text': text, 'model': 'sentiment', 'view': 'heads'})}")
+    rank, cancel = (page.get_by_role("button", name=n) for n in ("Rank the heads", "Cancel"))
+    assert cancel.is_hidden()
+    counting = """() => [...document.querySelectorAll('.progress-level')].some(
+        (e) => /Each head switched off: \\d+ of 72, ~\\d+ s (left|more)/.test(e.innerText))"""
+    rank.click()
+    cancel.wait_for(state="visible")
+    page.wait_for_function(counting, timeout=120_000)
+    cancel.click()
+    cancel.wait_for(state="hidden")
+    page.wait_for_timeout(1000)
+    rank.click()
+    page.wait_for_function(counting, timeout=120_000)  # admitted: the first job has stopped
+    page.wait_for_selector("#heads-grid img", timeout=180_000)
+    cancel.wait_for(state="hidden")
+    assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
+
+
 def test_a_tab_that_does_not_apply_says_why_without_an_error(server, page):
     """Fill the mask on a classifier: the tab and its own controls say why in the notes; no
     error toast (moving its layer slider raised one)."""

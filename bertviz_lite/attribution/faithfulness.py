@@ -110,7 +110,7 @@ def _measure(model: Any, r: Analysis, goal: Target, rationales: list[list[list[i
     values: dict[tuple[int, ...], float] = {original: f_x}
     todo = list(dict.fromkeys(ids for pair in wanted for ids in pair if ids not in values))
     for start in range(0, len(todo), CHUNK):
-        budget.check()
+        budget.check(start, len(todo), "Faithfulness, texts with the top tokens masked")
         batch = todo[start : start + CHUNK]
         logits = model.logits([replace(enc, ids=list(ids)) for ids in batch])
         for ids, row in zip(batch, logits):

@@ -60,7 +60,7 @@ def occlusion(model: Any, text: str, pair: str | None = None, target: Any = None
     f_x = goal.value(r.logits)
     dropped = []
     for start in range(0, len(variants), CHUNK):
-        budget.check()
+        budget.check(start, len(variants), "Occlusion, texts with a part masked")
         logits = model.logits(variants[start : start + CHUNK])
         dropped += [goal.value(row[: len(enc)] if row.ndim == 2 else row) for row in logits]
     scores = np.array([f_x - d for d in dropped], np.float32)

@@ -88,7 +88,8 @@ class HeadImportanceView(View):
         r = ctx.analysis
         model = ctx.model
         target = chosen_target(state.heads_target)
-        importance = ctx.head_importance(target, progress=lambda done, total: budget.check())
+        importance = ctx.head_importance(target, progress=lambda done, total: budget.check(
+            done, total, "Each head switched off"))
         layers, heads = importance.shape
         k = min(int(state.heads_k), layers * heads // 2)
         order = np.argsort(importance, axis=None)
