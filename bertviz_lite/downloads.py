@@ -199,9 +199,11 @@ def export_files(
         tensors = {"attentions": r.attentions.astype(np.float16),
                    "hidden_states": r.hidden_states.astype(np.float16), **matrices}  # fmt: skip
         npz = io.BytesIO()
+        doc = r.summary()
         np.savez_compressed(npz, **tensors, tokens=np.array(r.tokens),
-                            segment_ids=np.array(r.encoding.type_ids), **vectors)  # fmt: skip
-        doc = {**r.summary(), **{k: v.tolist() for k, v in vectors.items()},
+                            segment_ids=np.array(r.encoding.type_ids), **vectors,
+                            about=np.array(json.dumps(doc["about"])))  # fmt: skip
+        doc = {**doc, **{k: v.tolist() for k, v in vectors.items()},
                "tensors": {"file": NPZ, "how": "np.load(file)[name]",
                            **{k: {"dtype": "float16", "shape": list(v.shape)}
                               for k, v in tensors.items()}}}  # fmt: skip

@@ -59,6 +59,26 @@ def test_files_hold_the_tensors_once(folder):
     assert "attentions" not in out and "hidden_states" not in out
 
 
+def test_files_say_what_computed_them(folder):
+    """A file read next month says which model (and which weights), at which precision, by
+    which library versions."""
+    import onnxruntime
+
+    import bertviz_lite
+    from bertviz_lite.model import version
+
+    r = events.analysis("sentiment", "Export me.", None, variant="int8")
+    npz, js = downloads.export_files(r, "sentiment|int8|Export me.")
+    with np.load(npz) as data:
+        about = json.loads(str(data["about"]))
+    assert about == json.loads(Path(js).read_text())["about"]
+    assert about["model"] == "sentiment" and about["weights"] == version("sentiment")
+    assert about["precision"] == "int8" and about["exact"] is False
+    assert about["bertviz_lite"] == bertviz_lite.__version__
+    assert about["onnxruntime"] == onnxruntime.__version__
+    assert (about["layers"], about["heads"]) == r.attentions.shape[:2]
+
+
 def test_a_512_token_export_is_one_copy_of_the_tensors(folder):
     r = events.analysis("minilm", "Attention is all you need, they said. " * 80, None)
     assert len(r.tokens) == 512

@@ -39,13 +39,32 @@ class Analysis:
     model: Any = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
-        """Everything but the tensors, JSON-ready."""
+        """Everything but the tensors, JSON-ready; `about` says what computed them."""
         e = self.encoding
         return {
             "text": e.text, "pair": e.pair, "tokens": self.tokens, "word_ids": self.word_ids,
             "segment_ids": e.type_ids, "offsets": e.offsets, "truncated": self.truncated,
             "original_length": e.original_length, "predictions": self.predictions,
+            "about": self.about(),
         }  # fmt: skip
+
+    def about(self) -> dict:
+        """What computed this analysis, for a file read later: the model (its name, the digest
+        of its weights, its precision) and the library versions."""
+        import onnxruntime
+
+        from .. import __version__
+
+        about: dict = {"bertviz_lite": __version__, "onnxruntime": onnxruntime.__version__}
+        m = self.model
+        if m is not None:
+            from ..model import version
+
+            about |= {"model": m.name, "weights": version(m.checkpoint if m.adapter_dir is None
+                                                          else m.name),
+                      "precision": m.variant, "exact": m.variant == "fp32",
+                      "layers": m.config.num_hidden_layers, "heads": m.config.num_attention_heads}  # fmt: skip
+        return about
 
     def to_dict(self, decimals: int = 4) -> dict:
         """JSON-ready: the summary, and the tensors as nested lists rounded to `decimals` (value
