@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from . import catalog, events, urlstate
-from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
+from .defaults import DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
 from .examples import EXAMPLES, FIRST, example_for
 from .page import LIGHT, MODEL, Page, cancel_long_work, guarded, state_of
 from .runtime import cpu_count
@@ -78,7 +78,10 @@ def _rows(outputs: tuple[Output, ...]) -> list[list[Output]]:
 
 
 def build(extra_examples: list[str] = ()) -> gr.Blocks:
-    shape = events.shape(DEFAULT_MODEL)
+    # The page is built holding the first example, as a plain visit shows it (it held an empty
+    # text and another model for the second before the visit's values came).
+    text, pair, model = FIRST
+    shape = events.shape(model)
     page = Page()
     p, i = page.outputs, page.inputs
     entries = catalog.entries().values()
@@ -88,23 +91,26 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     "and the predictions of BERT models, computed by onnxruntime.")  # fmt: skip
         with gr.Row():
             with gr.Column(scale=3):
-                i["text"] = gr.Textbox("", label="Text", lines=3,
+                i["text"] = gr.Textbox(text, label="Text", lines=3,
                                        placeholder="Type or paste a text… (Shift+Enter analyses)")  # fmt: skip
-                i["pair"] = gr.Textbox("", label="Second sentence (optional: a sentence pair)", lines=1)
+                i["pair"] = gr.Textbox(pair, label="Second sentence (optional: a sentence pair)",
+                                       lines=1)  # fmt: skip
                 with gr.Row():
                     # Wide enough for the longest model's name beside its arrow (a phone
                     # puts the precision below it).
                     i["model"] = gr.Dropdown([(e.title, e.name) for e in entries],
-                                             value=DEFAULT_MODEL, label="Model",
+                                             value=model, label="Model",
                                              min_width=220)  # fmt: skip
                     i["variant"] = gr.Radio([(title, name) for name, title in PAGE_VARIANTS.items()],
                                             value=DEFAULT_VARIANT, label="Precision")  # fmt: skip
                     run = gr.Button("Analyze", variant="primary")
             with gr.Column(scale=2):
                 p["prediction"] = gr.Label(label="Prediction", num_top_classes=5,
-                                           elem_id="prediction", visible=False)  # fmt: skip
+                                           elem_id="prediction",
+                                           visible=shape.task == "classification")  # fmt: skip
                 p["entities"] = gr.HighlightedText(label="Entities", combine_adjacent=False,
-                                                   elem_id="entities", visible=False)  # fmt: skip
+                                                   elem_id="entities",
+                                                   visible=shape.task == "ner")  # fmt: skip
                 # Notes quote what a link or a text held: a read-only textbox shows them as text.
                 p["notes"] = gr.Textbox(label="Notes", interactive=False, lines=2, max_lines=8,
                                         elem_id="notes", visible=False)  # fmt: skip

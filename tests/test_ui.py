@@ -197,7 +197,13 @@ def wait_plot(page, selector: str):
 
 
 def test_first_visit_shows_an_analysed_example(server, page):
-    page.goto(server)
+    """From its first paint the page holds the example it analyses (it showed an empty text and
+    another model for a second before)."""
+    page.goto(server, wait_until="commit")
+    text = page.get_by_label("Text")
+    text.wait_for()
+    assert text.input_value() == "This movie was wonderful, I loved every minute of it."
+    assert page.get_by_label("Model").input_value() == "MiniLM sentiment"
     page.wait_for_function(
         "document.querySelector('#head-plot .main-svg')?.textContent.includes('wonderful')",
         timeout=180_000,
