@@ -17,7 +17,7 @@ WIDTHS = (1400, 390)
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(default_corpus):  # MiniLM's, built before the app opens it (the atlas's grid)
     with running_app(timeout=180) as app:
         yield app.url
 
@@ -138,4 +138,35 @@ def test_every_grid_has_layer_and_head_numbers_and_a_colour_bar(server, browser)
     # no block label laid over the grid's first cells: the tab's text says what it shows
     labels = page.locator("#heads-grid [data-testid='block-label']")
     assert not any(labels.nth(i).is_visible() for i in range(labels.count()))
+    page.close()
+
+
+def test_on_a_phone_the_grids_keep_their_size_and_scroll(server, browser):
+    """At 390 px the image grids are shown at their own pixel size in a card that scrolls
+    sideways (shrunk to ~44% their numbers could not be read), and a click still opens the
+    head it lands on."""
+    page = opened(browser, server, 390, text="The cat sat on the mat.", model="minilm")
+    for tab, card in (("All heads", "#overview"), ("Head atlas", "#atlas")):
+        open_tab(page, tab)
+        grid_size(page, card)
+        shown = page.evaluate(
+            f"""() => {{ const img = document.querySelector('{card} img');
+                const box = img.closest('.image-container');
+                return [img.clientWidth, img.naturalWidth, box.clientWidth, box.scrollWidth,
+                        getComputedStyle(box).overflowX, img.getBoundingClientRect().left,
+                        box.getBoundingClientRect().left]; }}"""
+        )
+        width, natural, card_width, scroll_width, overflow, left, box_left = shown
+        assert width == natural > card_width and scroll_width >= natural, shown
+        assert overflow == "auto" and left >= box_left - 1, shown  # nothing cut off on the left
+    open_tab(page, "All heads")
+    image = page.locator("#overview img")
+    box = image.bounding_box()
+    page.locator("#overview .image-container").evaluate("(el) => el.scrollLeft = 0")
+    image.click(position={"x": 3, "y": 3})  # the first tile: layer 1, head 1
+    page.wait_for_function(
+        "[...document.querySelectorAll('[role=tab][aria-selected=true]')].some("
+        "(t) => t.innerText === 'One head')"
+    )
+    assert box["width"] > 390
     page.close()
