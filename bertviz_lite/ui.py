@@ -186,13 +186,13 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                         api_visibility="private", trigger_mode="always_last",
                         show_progress="hidden")  # fmt: skip
             if view.action:
+                # The Cancel button shows while the work runs (in the browser: no request);
+                # a click stops it on the server too (_cancelled) and the page stops waiting.
                 stop = stops[view.name]
-                started = actions[view.name].click(_showing(True), None, stop,
-                                                   api_visibility="private", concurrency_id=LIGHT)  # fmt: skip
+                started = actions[view.name].click(None, None, stop, js=_showing(True))
                 work = page.on(started.then, _redraw(view.name, None), outs, long=True,
                                api_visibility="private")  # fmt: skip
-                work.then(_showing(False), None, stop, api_visibility="private",
-                          concurrency_id=LIGHT)  # fmt: skip
+                work.then(None, None, stop, js=_showing(False))
                 stop.click(_cancelled, None, stop, cancels=[work], api_visibility="private",
                            concurrency_id=LIGHT)  # fmt: skip
             for o in view.outputs:
@@ -290,8 +290,9 @@ def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, 
     return redraw
 
 
-def _showing(visible: bool) -> Callable[[], dict]:
-    return lambda: gr.update(visible=visible)
+def _showing(visible: bool) -> str:
+    """A browser-side handler that shows or hides its output (an update, as Gradio sends)."""
+    return f"() => ({{__type__: 'update', visible: {str(visible).lower()}}})"
 
 
 def _cancelled() -> dict:
