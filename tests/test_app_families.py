@@ -78,11 +78,12 @@ def test_a_roberta_models_words_merge_whole(server, browser):
 
 
 @pytest.mark.slow
-def test_switching_or_linking_to_a_model_with_fewer_layers_is_no_error(server, browser):
+@pytest.mark.parametrize("width", [1400, 390])
+def test_switching_or_linking_to_a_model_with_fewer_layers_is_no_error(server, browser, width):
     """Layer 6, head 12 picked on MiniLM, then a 2-layer, 4-head model from the menu or a link:
     the controls follow the model (layer 2, head 4) and no error toast appears."""
     title = "document.querySelector('#head-plot .gtitle')?.textContent"
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": width, "height": 1000})
     page.goto(f"{server}?{urlencode({'text': TEXT, 'layer': 6, 'head': 12})}")
     page.wait_for_function(f"{title}?.includes('layer 6, head 12')", timeout=180_000)
     page.get_by_label("Model").first.click()

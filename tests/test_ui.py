@@ -213,9 +213,11 @@ def test_first_visit_shows_an_analysed_example(server, page):
     assert "text=This+movie" in page.url
 
 
-def test_enter_and_arrow_keys_redraw(server, page):
+@pytest.mark.parametrize("width", [1400, 390])
+def test_enter_and_arrow_keys_redraw(server, page, width):
     """A head typed in the slider's box and Enter, or the slider's arrow keys, redraw at once
     (before, the old head stayed drawn until focus left the box)."""
+    page.set_viewport_size({"width": width, "height": 1000})
     page.goto(server)
     title = "document.querySelector('#head-plot .gtitle')?.textContent"
     page.wait_for_function(f"{title}?.includes('head 1')", timeout=180_000)
@@ -233,16 +235,19 @@ def test_enter_and_arrow_keys_redraw(server, page):
     page.wait_for_function(f"{title}?.includes('head 4')", timeout=30_000)
 
 
-def test_long_work_says_how_far_it_is_and_can_be_cancelled(server, page):
+@pytest.mark.parametrize("width", [1400, 390])
+def test_long_work_says_how_far_it_is_and_can_be_cancelled(server, page, width):
     """Ranking the heads of a 512-token text (72 runs): a Cancel button and a progress bar that
     counts the runs and says the time left; Cancel stops the work on the server (this visitor's
     next long job is admitted a second later; it was refused while the first ran on), with no
     error, and the button goes when the work is done."""
-    text = "The quick brown fox jumps over the lazy dog near the river bank today. " * 40
+    # A text of its own per width: the server keeps what it ranked, and would not count again.
+    text = f"The {width} quick brown foxes jump over the lazy dog near the river bank. " * 40
+    page.set_viewport_size({"width": width, "height": 1000})
     page.goto(f"{server}?{urlencode({'text': text, 'model': 'sentiment', 'view': 'heads'})}")
     rank, cancel = (page.get_by_role("button", name=n) for n in ("Rank the heads", "Cancel"))
     assert cancel.is_hidden()
-    counting = """() => [...document.querySelectorAll('.progress-level')].some(
+    counting = """() => [...document.querySelectorAll('[data-testid=status-tracker]')].some(
         (e) => /Each head switched off: \\d+ of 72, ~\\d+ s (left|more)/.test(e.innerText))"""
     rank.click()
     cancel.wait_for(state="visible")
@@ -257,9 +262,11 @@ def test_long_work_says_how_far_it_is_and_can_be_cancelled(server, page):
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
 
 
-def test_a_tab_that_does_not_apply_says_why_without_an_error(server, page):
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_tab_that_does_not_apply_says_why_without_an_error(server, page, width):
     """Fill the mask on a classifier: the tab and its own controls say why in the notes; no
     error toast (moving its layer slider raised one)."""
+    page.set_viewport_size({"width": width, "height": 1000})
     page.goto(f"{server}?{urlencode({'text': 'A fine film.', 'model': 'sentiment', 'view': 'fill'})}")
     notes = "document.querySelector('#notes textarea')?.value"
     said = "Fill the mask: sentiment is not a masked-LM model"
