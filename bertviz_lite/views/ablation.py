@@ -34,6 +34,9 @@ def head_mask(names: list[str] | tuple[str, ...], shape: Shape) -> np.ndarray:
 class AblationView(View):
     name = "ablation"
     title = "Switch heads off"
+    intro = ("Pick heads and compare: the prediction with every head on beside the one with those "
+             "heads' attention set to zero (the rest of the model as it is). A change shows the "
+             "prediction used them here; no change does not prove a head useless elsewhere.")  # fmt: skip
     controls = (
         Control("heads_off", "Heads to switch off", "multiselect", (), choices=head_names,
                 redraws=()),

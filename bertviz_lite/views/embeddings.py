@@ -98,6 +98,10 @@ def similarity_figure(analysis: Analysis, layer: int) -> FigureSpec:
 class EmbeddingsView(View):
     name = "embeddings"
     title = "Token vectors"
+    intro = ("Every token's vector layer by layer, projected to 2-D by PCA (aligned from layer to "
+             "layer; the slider under the plot moves through them), and how alike each pair of "
+             "tokens' vectors is at the layer picked (cosine). Points near each other are alike "
+             "in the two directions shown, not necessarily alike in meaning.")  # fmt: skip
     controls = (
         Control("vectors_layer", "Similarity at layer (0 = embeddings)", "slider", "layers",
                 high="layers", redraws=("similarity",)),

@@ -20,6 +20,9 @@ STYLES = ("heatmap", "links")
 class HeadView(View):
     name = "head"
     title = "One head"
+    intro = ("One head's attention (or its layer's average, or rollout): each row is a token "
+             "attending, each column a token it attends to, a row's weights summing to 100%. As "
+             "links: a line from each token to those it attends to, stronger for more.")  # fmt: skip
     controls = (
         Control("layer", "Layer", "slider", 1, low=1, high="layers"),
         Control("head", "Head", "slider", 1, low=1, high="heads"),

@@ -39,6 +39,13 @@ def test_control_names_are_unique_and_not_fields():
     assert not {"text", "pair", "model", "view", "settings"} & set(names)
 
 
+def test_every_view_says_what_it_shows_in_its_first_line():
+    """A newcomer reads what a tab shows before its controls (issue 28: how to read it)."""
+    from bertviz_lite.views import REGISTRY
+
+    assert [v.name for v in REGISTRY if len(v.intro) < 60] == []
+
+
 def test_head_masks_by_name():
     assert head_names((2, 2)) == ["L1H1", "L1H2", "L2H1", "L2H2"]
     expected = np.ones((6, 12), np.float32)
