@@ -34,16 +34,20 @@ def page_events(q) -> dict[str, int]:
     """{view: fn_index} of each button of long work and each tab of REDRAWN, from the config."""
     config = q.http.get(q.api.rsplit("gradio_api/", 1)[0] + "config").json()
     components = {c["id"]: c for c in config["components"]}
-    found = {}
+    found, clicked = {}, {}
     for d in config["dependencies"]:
         for target, trigger in d.get("targets", []):
             props = components.get(target, {}).get("props", {})
             for name in LONG:
                 if trigger == "click" and props.get("value") == VIEWS[name].action:
-                    found[name] = d["id"]
+                    clicked[d["id"]] = name
             for name in REDRAWN:
                 if trigger == "select" and props.get("id") == name and d.get("outputs"):
                     found[name] = d["id"]
+    # A button's click shows its Cancel in the browser; the work is the event that follows it.
+    for d in config["dependencies"]:
+        if d.get("trigger_after") in clicked and d.get("backend_fn"):
+            found[clicked[d["trigger_after"]]] = d["id"]
     missing = set(LONG + REDRAWN) - set(found)
     if missing:
         raise RuntimeError(f"the page has no event for {sorted(missing)}")
