@@ -10,7 +10,8 @@ output: a fused attention that would still give every map. onnxruntime has a CPU
 
 Both graphs here take the same Q, K, V [1, heads, T, d] (batch 1: no padding, so no mask) and
 return (Y, P); they run in onnxruntime with 2 intra-op threads and the session's full graph
-optimisations (what the app uses), alternating per repetition after a warm-up. Shapes: MiniLM
+optimisations (what the app uses), alternating per repetition after a warm-up, with a pause
+before each timed call (onnxruntime's threads spin after work). Shapes: MiniLM
 (12 heads × 32) and BERT-base (12 heads × 64). Each row: the median time of one attention core,
 and how far the two answers lie apart (max |ΔP|, max |ΔY|). Prints a Markdown table; --out
 writes it too (.json: the rows).
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import machine
+from .common import SETTLE_S, machine
 
 SHAPES = {"MiniLM (12 × 32)": (12, 32), "BERT-base (12 × 64)": (12, 64)}
 
@@ -85,6 +86,7 @@ def measure(heads: int, dim: int, tokens: int, reps: int, threads: int = 2) -> t
             s.run(["y", "p"], feed)
     for _ in range(reps):
         for i, s in enumerate(sessions):
+            time.sleep(SETTLE_S)  # the other session's spinning threads settle first
             t0 = time.perf_counter()
             s.run(["y", "p"], feed)
             times[i].append(time.perf_counter() - t0)
