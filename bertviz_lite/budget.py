@@ -48,6 +48,10 @@ class _Job:
     started: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
+    def stop_if_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("Cancelled.")
+
 
 _job: ContextVar[_Job | None] = ContextVar("long_job", default=None)
 
@@ -58,7 +62,7 @@ def check(done: int | None = None, total: int | None = None, what: str = "") -> 
     job = _job.get()
     if job is None:
         return
-    check_cancelled(job)
+    job.stop_if_cancelled()
     elapsed = time.monotonic() - job.started
     if elapsed > job.limit:
         raise TimeLimitExceeded(
@@ -111,7 +115,7 @@ class LongWork:
         try:
             with self.slots:  # the wait is bounded: at most WAITING jobs ahead, each time-limited
                 job.started = time.monotonic()  # the limit counts from its turn, not its wait
-                check_cancelled(job)
+                job.stop_if_cancelled()
                 token = _job.set(job)
                 try:
                     yield
@@ -135,11 +139,6 @@ class LongWork:
     def busy(self) -> int:
         """Long jobs running or waiting."""
         return len(self.visitors)
-
-
-def check_cancelled(job: _Job) -> None:
-    if job.cancelled.is_set():
-        raise Cancelled("Cancelled.")
 
 
 LONG_WORK = LongWork()

@@ -357,6 +357,11 @@ def version(name_or_path: str | Path) -> str:
     """What the model computes, as a digest of its weights, config and task adapter: not where
     they lie nor the library versions (a corpus it built stays its own after a reinstall)."""
     _, checkpoint, adapter_dir = locate(name_or_path)
+    return weights_version(checkpoint, adapter_dir)
+
+
+def weights_version(checkpoint: Path, adapter_dir: Path | None = None) -> str:
+    """`version` of a checkpoint folder and its task adapter, once located."""
     files = [weights_file(checkpoint), checkpoint / "config.json"]
     files += sorted(adapter_dir.glob("adapter.*")) if adapter_dir else []
     digests = "\n".join(_digest(cache.file_fingerprint(f), f) for f in files)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -69,9 +68,13 @@ def _html(value: Any, output: Output | None, caption: str = "") -> str:
     kind = output.kind if output is not None else ""
     if value is None or (isinstance(value, str) and not value):
         return ""
+    heading = ""
     if kind in ("label", "entities", "text") and output.label:  # which is which (before/after)
         heading = f'<div style="font-weight:600;margin:6px 0 2px">{html.escape(output.label)}</div>'
-        return heading + _html(value, replace(output, label=""))
+    return heading + _body(value, output, kind, caption)
+
+
+def _body(value: Any, output: Output | None, kind: str, caption: str) -> str:
     if hasattr(value, "to_json"):
         return page.figure_html(value)
     if isinstance(value, np.ndarray):

@@ -13,18 +13,24 @@ from bertviz_lite.budget import Cancelled, LongWork, TimeLimitExceeded, progress
 from bertviz_lite.errors import UserError
 
 
-def test_one_long_job_per_visitor_others_admitted():
-    work = LongWork(running=1, waiting=3, time_limit=60)
+def holding(work: LongWork, visitor: str) -> tuple[threading.Thread, threading.Event]:
+    """A thread running `visitor`'s job until the returned event is set (started on return)."""
     started, release = threading.Event(), threading.Event()
 
-    def first():
-        with work.job("alice"):
+    def hold():
+        with work.job(visitor):
             started.set()
             release.wait(10)
 
-    t = threading.Thread(target=first)
+    t = threading.Thread(target=hold)
     t.start()
     assert started.wait(10)
+    return t, release
+
+
+def test_one_long_job_per_visitor_others_admitted():
+    work = LongWork(running=1, waiting=3, time_limit=60)
+    t, release = holding(work, "alice")
     with pytest.raises(UserError, match="still running"), work.job("alice"):
         pass
     waited = []
@@ -99,16 +105,8 @@ def test_a_cancelled_job_stops_at_its_next_check_and_frees_its_visitor():
 
 
 def test_a_job_cancelled_while_it_waits_never_starts():
-    work, release, started = LongWork(running=1, waiting=1), threading.Event(), threading.Event()
-
-    def holder():
-        with work.job("a"):
-            started.set()
-            release.wait(10)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    started.wait(10)
+    work = LongWork(running=1, waiting=1)
+    t, release = holding(work, "a")
     ran, refused = [], []
 
     def waiter():

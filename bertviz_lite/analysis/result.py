@@ -58,10 +58,9 @@ class Analysis:
         about: dict = {"bertviz_lite": __version__, "onnxruntime": onnxruntime.__version__}
         m = self.model
         if m is not None:
-            from ..model import version
+            from ..model import weights_version
 
-            about |= {"model": m.name, "weights": version(m.checkpoint if m.adapter_dir is None
-                                                          else m.name),
+            about |= {"model": m.name, "weights": weights_version(m.checkpoint, m.adapter_dir),
                       "precision": m.variant, "exact": m.variant == "fp32",
                       "layers": m.config.num_hidden_layers, "heads": m.config.num_attention_heads}  # fmt: skip
         return about

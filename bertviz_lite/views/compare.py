@@ -77,13 +77,15 @@ def _grid(change: np.ndarray, title: str) -> go.Figure:
     return fig
 
 
+CKA_TITLE = "Token vectors alike, per layer (linear CKA; 1 = same)"
+
+
 def _cka(similarity: np.ndarray) -> go.Figure:
     names_ = ["emb"] + [f"L{i}" for i in range(1, len(similarity))]
     fig = go.Figure(go.Bar(x=names_, y=np.round(similarity, 4), marker_color="#1f77b4",
                            hovertemplate="%{x}: CKA %{y}<extra></extra>"))  # fmt: skip
     fig.update_layout(template="none", height=300, yaxis=dict(range=[0, 1.02], title="CKA"),
-                      title=dict(text=title_lines("Token vectors alike, per layer (linear CKA; 1 = "
-                                                         "same)"), x=0.01, font=dict(size=14)),
+                      title=dict(text=title_lines(CKA_TITLE), x=0.01, font=dict(size=14)),
                       margin=dict(l=50, r=10, t=60, b=30))  # fmt: skip
     return fig
 
