@@ -308,9 +308,14 @@ def _does_not_apply(name: str, e: UserError) -> dict[str, Any]:
 
 def _opener(name: str) -> Callable[..., dict[str, Any]]:
     """A tab opened: it draws (unless it waits for its button) and the notes become this view's
-    (the last tab's "does not apply" must not stay on the next)."""
+    (the last tab's "does not apply" must not stay on the next). A tab that is already the view
+    is left alone: the browser selects the first tab as the page mounts, and a link or a click on
+    a cell selects its tab, each after (or racing) the event that drew it; redrawing from the
+    page's values then could put the first example's figure and notes over a link's."""
 
     def opened(**values) -> dict[str, Any]:
+        if values.get("view") == name:
+            return {}
         state = state_of({**values, "view": name})
         if not state.text.strip():
             return {"view": name}

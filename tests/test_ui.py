@@ -396,6 +396,39 @@ def test_url_state_is_restored(server, page):
     )
 
 
+def test_a_late_tab_select_does_not_draw_over_a_link(server, page):
+    """The browser selects the first tab as the page mounts; that event carries the page's
+    values before the link is restored (the first example). Held back until the link's analysis
+    is drawn (as a loaded server can order them), it must not put the first example's figure and
+    empty notes over the link's (a CI run once lost "layer 99 is out of range" so)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server}config", timeout=30) as answer:
+        dependencies = json.load(answer)["dependencies"]
+    selects = {i for i, d in enumerate(dependencies) if any(t[1] == "select" for t in d["targets"])}
+    held = []
+
+    def hold_selects(route):
+        if json.loads(route.request.post_data or "{}").get("fn_index") in selects and not held:
+            held.append(route)  # sent once the link's analysis is on the page
+        else:
+            route.continue_()
+
+    page.route("**/queue/join*", hold_selects)
+    page.goto(f"{server}?text=Held+back+tab+selects&layer=99")
+    page.wait_for_function(
+        "document.querySelector('#head-plot')?.innerText.includes('selects')", timeout=60_000
+    )
+    wait_note(page, "layer 99 is out of range")
+    assert held, "the page sent no tab select as it mounted"
+    held[0].continue_()
+    page.wait_for_timeout(3000)  # the held event's answer
+    notes = page.evaluate("document.querySelector('#notes textarea')?.value ?? 'hidden'")
+    assert "layer 99 is out of range" in notes, notes
+    assert "selects" in page.locator("#head-plot").inner_text()
+
+
 @pytest.mark.parametrize("view", ["explain", "heads", "head", "fill"])
 def test_a_link_to_another_model_opens_without_a_false_error(server, page, view):
     """A link to the NER model: the page's first events carry the default model's choices
