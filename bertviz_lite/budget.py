@@ -47,6 +47,10 @@ class _Job:
     report: Report | None = None
     started: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    # The steps being counted now and when they began: a job runs several kinds of them
+    # (Explain: gradients, occlusion, faithfulness…), each foretells only its own time left.
+    steps: str = ""
+    steps_started: float = 0.0
 
     def stop_if_cancelled(self) -> None:
         if self.cancelled.is_set():
@@ -70,17 +74,23 @@ def check(done: int | None = None, total: int | None = None, what: str = "") -> 
             "A shorter text finishes sooner; on your own machine the Python API "
             "(bertviz_lite.load(...).attribute / head_importance) has no limit."
         )
-    if job.report is not None and done is not None and total:
-        job.report(done / total, progress_line(what, done, total, elapsed, job.limit))
+    if job.report is None or done is None or not total:
+        return
+    if what != job.steps or done == 0:
+        job.steps, job.steps_started = what, time.monotonic()
+    took = time.monotonic() - job.steps_started
+    job.report(done / total, progress_line(what, done, total, took, elapsed, job.limit))
 
 
-def progress_line(what: str, done: int, total: int, elapsed: float, limit: float) -> str:
+def progress_line(what: str, done: int, total: int, took: float, elapsed: float,
+                  limit: float) -> str:  # fmt: skip
     """What a progress bar says: the step, how many of them are done, and the time left as the
-    steps so far foretell it (said to pass the limit when it would)."""
+    `done` steps so far (`took` seconds) foretell it; said to pass the limit when the job, at
+    `elapsed` seconds now, would."""
     line = f"{what}: {done} of {total}" if what else f"{done} of {total}"
     if done <= 0 or done >= total:
         return line
-    left = elapsed / done * (total - done)
+    left = took / done * (total - done)
     if elapsed + left > limit:
         return f"{line}, ~{left:.0f} s more: past this server's {limit:.0f} s limit"
     return f"{line}, ~{left:.0f} s left"

@@ -55,6 +55,26 @@ def test_integrated_gradients_are_complete_and_find_the_sentiment_word(sentiment
 
 
 @pytest.mark.slow
+def test_integrated_gradients_report_their_steps_inside_a_long_job(sentiment):
+    """In the app IG runs as a long job: each round's steps are counted as Captum passes them to
+    the model, from 0 to all of them (the progress bar's "Integrated gradients, 32 steps: …")."""
+    from bertviz_lite.budget import LongWork
+
+    heard = []
+    with LongWork(time_limit=600).job(report=lambda done, line: heard.append(line)):
+        a = sentiment.attribute(MIXED + " Long enough for batches.", method="integrated-gradients")
+    rounds = {}
+    for line in heard:
+        what, count = line.split(": ")
+        rounds.setdefault(what, []).append(int(count.split(" of ")[0]))
+    assert rounds and all(w.startswith("Integrated gradients, ") for w in rounds), heard
+    for what, counts in rounds.items():
+        steps = int(what.split(", ")[1].split()[0])
+        assert counts[0] == 0 and counts[-1] == steps and counts == sorted(counts), heard
+    assert a.delta is not None
+
+
+@pytest.mark.slow
 def test_gradient_x_input_and_word_occlusion(sentiment):
     g = at.attribute(sentiment, TEXT, method="gradient-x-input")
     assert g.delta is None and len(g.scores) == len(g.tokens) == 12

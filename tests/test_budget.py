@@ -137,5 +137,20 @@ def test_progress_is_reported_with_the_time_left_as_the_steps_so_far_foretell():
     assert heard[0][1] == "Occlusion: 0 of 4"
     left = float(heard[1][1].split("~")[1].split(" s")[0])  # 3 more steps of ~0.2 s
     assert heard[1][1].startswith("Occlusion: 1 of 4, ~") and 0.4 <= left <= 1.5
-    assert progress_line("x", 1, 10, 20.0, 60.0) == "x: 1 of 10, ~180 s more: past this server's 60 s limit"
-    assert progress_line("x", 10, 10, 20.0, 60.0) == "x: 10 of 10"
+    assert progress_line("x", 1, 10, 20.0, 20.0, 60.0) == "x: 1 of 10, ~180 s more: past this server's 60 s limit"
+    assert progress_line("x", 1, 10, 2.0, 50.0, 60.0) == "x: 1 of 10, ~18 s more: past this server's 60 s limit"
+    assert progress_line("x", 1, 10, 2.0, 20.0, 60.0) == "x: 1 of 10, ~18 s left"
+    assert progress_line("x", 10, 10, 20.0, 20.0, 60.0) == "x: 10 of 10"
+
+
+def test_each_kind_of_step_foretells_only_its_own_time_left():
+    """Explain runs gradients, then occlusion…: the occlusion's time left is foretold by its
+    own steps, not by the time the job spent before them (once 3x too much)."""
+    heard = []
+    with LongWork(time_limit=60).job("alice", report=lambda done, line: heard.append(line)):
+        time.sleep(0.6)  # an earlier kind of step
+        budget.check(1, 2, "Occlusion")  # its first count: its steps begin here
+        time.sleep(0.1)
+        budget.check(2, 4, "Occlusion")
+    left = float(heard[-1].split("~")[1].split(" s")[0])  # 2 more steps of ~0.05 s
+    assert left <= 0.4, heard

@@ -37,9 +37,10 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
     special = torch.tensor([w is None for w in enc.word_ids])[None]
     baseline = torch.where(special, ids, torch.full_like(ids, mask_id(model)))
     positions, classes = list(goal.positions), list(goal.classes)
+    counted = _Steps()
 
     def f(input_ids, *extra):
-        budget.check()  # Captum calls this once per batch of steps
+        counted.batch(len(input_ids))  # Captum calls this once per batch of steps
         logits = net(input_ids, **dict(zip(feed, extra))).logits
         p = torch.softmax(logits.double(), dim=-1)
         if not positions:
@@ -48,7 +49,7 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
 
     with model.torch_lock:  # Captum hooks the shared model for the run: one at a time
         attr, delta = _captum(f, _word_embeddings(net), ids, baseline, tuple(feed.values()),
-                              method, steps, max_steps)  # fmt: skip
+                              method, steps, max_steps, counted)  # fmt: skip
     scores = attr.sum(-1)[0].detach().double().numpy()
     units = units_of(enc, False)
     cut = method != "gradient-x-input" and max_steps < MAX_STEPS
@@ -59,8 +60,30 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
                        f_input=goal.value(r.logits), note=note)  # fmt: skip
 
 
-def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_steps: int):
-    """Captum's attribution on `layer` and, for integrated gradients, the completeness gap."""
+class _Steps:
+    """IG's steps of the current round as Captum runs them (the rows of the batches it passes
+    to the model), for the progress bar; each batch also checks the job's time and cancel."""
+
+    def __init__(self) -> None:
+        self.total = self.done = 0
+
+    def round(self, steps: int) -> None:
+        self.total, self.done = steps, 0
+        budget.check(0, steps, self.what)
+
+    def batch(self, rows: int) -> None:
+        self.done = min(self.done + rows, self.total)
+        budget.check(self.done, self.total, self.what)
+
+    @property
+    def what(self) -> str:
+        return f"Integrated gradients, {self.total} steps"
+
+
+def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_steps: int,
+            counted: _Steps):  # fmt: skip
+    """Captum's attribution on `layer` and, for integrated gradients, the completeness gap
+    (its steps `counted` as they run)."""
     import torch
     from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 
@@ -71,6 +94,7 @@ def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_
         with torch.no_grad():
             gap = float(f(ids, *extra) - f(baseline, *extra))
         while True:
+            counted.round(steps)
             attr, d = LayerIntegratedGradients(f, layer).attribute(
                 ids, baselines=baseline, additional_forward_args=extra, n_steps=steps,
                 return_convergence_delta=True, internal_batch_size=max(1, STEP_ROWS // ids.shape[1]))  # fmt: skip
