@@ -143,9 +143,10 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                                         on_demand[f"{view.name}.{o.name}"] = gr.Button(
                                             o.on_demand, size="sm")  # fmt: skip
                                     p[f"{view.name}.{o.name}"] = output_widget(o)
-        # Two lines of a long link at most (a 512-token text's is ~3 kB): the copy button takes it all.
+        # One line of a long link (a 512-token text's is ~3 kB; two lines of a textarea showed
+        # half a third): the copy button takes it all.
         p["link"] = gr.Textbox(label="Link to this view", buttons=["copy"], elem_id="share-link",
-                               max_lines=2)  # fmt: skip
+                               lines=1, max_lines=1)  # fmt: skip
         p["query"] = gr.Textbox(visible=False)
         p["summary"], p["npz"] = gr.JSON(visible=False), gr.File(visible=False)
         p["view"] = i["view"]
@@ -220,7 +221,7 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
-                               label="Examples: one per model",
+                               label="Examples: one per model", elem_id="examples",
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
         followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id=LIGHT)

@@ -443,7 +443,7 @@ def test_a_link_to_another_model_opens_without_a_false_error(server, page, view)
     page.wait_for_timeout(1500)  # the events that follow the analysis
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     assert "model=ner" in page.url and (view == "head" or f"view={view}" in page.url), page.url
-    link = page.locator("#share-link textarea").input_value()
+    link = page.locator("#share-link input").input_value()
     assert "model=ner" in link, link
     assert page.errors == []
 
@@ -475,7 +475,7 @@ def test_an_analyze_click_is_one_request_and_writes_the_link(server, page):
     page.wait_for_function("location.search.includes('cabinet')", timeout=60_000)
     page.wait_for_timeout(1000)
     assert len(joins) == 1, joins
-    assert "cabinet" in page.locator("#share-link textarea").input_value()
+    assert "cabinet" in page.locator("#share-link input").input_value()
 
 
 def wait_note(page, text: str):

@@ -46,7 +46,7 @@ def test_the_atlas_draws_and_a_click_on_a_head_shows_its_examples(server, browse
     captions = page.locator("#atlas-examples .annotation-text").all_text_contents()
     assert len(captions) == 4 and all("→" in c for c in captions), captions
     assert "layer 3, head 5" in page.locator("#atlas-head .gtitle").text_content()
-    assert "layer=3" in page.locator("#share-link textarea").input_value()
+    assert "layer=3" in page.locator("#share-link input").input_value()
     notes = page.locator("#notes textarea")
     assert not notes.is_visible() or "Error" not in notes.input_value()
     page.close()
@@ -64,7 +64,7 @@ def test_a_search_finds_the_clicked_tokens_own_sentence_first(server, browser):
     first = next(i for i, s in enumerate(spans) if "Quarterly" in s)
     assert first <= 2, spans[:5]
     assert spans[first + 1].startswith("profits"), spans[first : first + 3]
-    assert "search_token=2" in page.locator("#share-link textarea").input_value()
+    assert "search_token=2" in page.locator("#share-link input").input_value()
     assert page.locator("#search-summary .js-plotly-plot").count() == 1
     page.close()
 

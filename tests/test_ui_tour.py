@@ -92,3 +92,27 @@ def test_every_tab_opens_whole_without_empty_boxes(server, browser, model, width
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     assert not found, found
     page.close()
+
+
+def test_on_a_phone_the_page_around_the_tabs_fits_its_width(server, browser):
+    """At 390 px: the tab chips end inside the tab row (one ended 8 px past it), the examples
+    table fits its card with all three columns (its one-line "Second sentence (optional: a
+    sentence pair)" header pushed Model off the screen), and the link box is one line (two lines
+    of a textarea showed half a third)."""
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(server)
+    page.wait_for_selector("#head-plot .js-plotly-plot .main-svg")
+    fits = page.evaluate("""() => {
+        const row = document.querySelector('.tab-wrapper').getBoundingClientRect();
+        const chips = [...document.querySelectorAll('.overflow-dropdown button')]
+            .filter((b) => b.offsetParent).map((b) => b.getBoundingClientRect().right);
+        const table = document.querySelector('#examples table');
+        const card = document.querySelector('#examples').getBoundingClientRect();
+        const model = table.querySelector('th:last-child').getBoundingClientRect();
+        return {row: row.right, chips, card: card.right, model: model.right,
+                link: document.querySelector('#share-link input, #share-link textarea').tagName};
+    }""")
+    assert fits["chips"] and max(fits["chips"]) <= fits["row"] + 0.5, fits
+    assert fits["model"] <= fits["card"] + 0.5, fits
+    assert fits["link"] == "INPUT", fits
+    page.close()
