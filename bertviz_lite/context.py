@@ -181,4 +181,4 @@ class ViewContext:
             return self.memo.get(key, lambda: attribution.random_floor(
                 model, self.analysis, target, draws=draws))  # fmt: skip
         return self.memo.get(key, lambda: attribution.faithfulness(
-            model, self.analysis, scores, target))  # fmt: skip
+            model, self.analysis, scores, target, name=name))  # fmt: skip

@@ -56,21 +56,28 @@ def test_integrated_gradients_are_complete_and_find_the_sentiment_word(sentiment
 
 @pytest.mark.slow
 def test_integrated_gradients_report_their_steps_inside_a_long_job(sentiment):
-    """In the app IG runs as a long job: each round's steps are counted as Captum passes them to
-    the model, from 0 to all of them (the progress bar's "Integrated gradients, 32 steps: …")."""
+    """In the app IG runs as a long job: each round's steps are counted as Captum's batches of
+    them finish (STEP_ROWS // tokens steps a batch), from 0 to all of them (the progress bar's
+    "Integrated gradients, 32 steps: 13 of 32, ~2 s left")."""
+    from bertviz_lite.attribution.gradients import STEP_ROWS
     from bertviz_lite.budget import LongWork
 
+    text = " ".join([MIXED] * 14)  # ~150 tokens: several batches a round
+    per_batch = STEP_ROWS // len(sentiment.analyze(text).tokens)
     heard = []
     with LongWork(time_limit=600).job(report=lambda done, line: heard.append(line)):
-        a = sentiment.attribute(MIXED + " Long enough for batches.", method="integrated-gradients")
+        a = sentiment.attribute(text, method="integrated-gradients")
     rounds = {}
     for line in heard:
-        what, count = line.split(": ")
+        what, count = line.rsplit(": ", 1)
         rounds.setdefault(what, []).append(int(count.split(" of ")[0]))
+    assert rounds.pop("Gradients: loading the model in PyTorch") == [0], heard
     assert rounds and all(w.startswith("Integrated gradients, ") for w in rounds), heard
     for what, counts in rounds.items():
         steps = int(what.split(", ")[1].split()[0])
-        assert counts[0] == 0 and counts[-1] == steps and counts == sorted(counts), heard
+        assert 1 < steps // per_batch < steps, (steps, per_batch)
+        batches = list(range(0, steps, per_batch))
+        assert sorted(set(counts)) == [*batches, steps] and counts == sorted(counts), heard
     assert a.delta is not None
 
 

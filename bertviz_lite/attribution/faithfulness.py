@@ -52,8 +52,9 @@ def _ks(n: int, fractions: tuple[float, ...]) -> list[int]:
     return [min(n, max(1, math.ceil(f * n - 1e-9))) for f in fractions]
 
 
-def _ranking(r: Analysis, scores: Any) -> tuple[list[list[int]], np.ndarray, str]:
-    """The units (token indices) and their scores, checked against this input."""
+def _ranking(r: Analysis, scores: Any, name: str | None) -> tuple[list[list[int]], np.ndarray, str]:
+    """The units (token indices) and their scores, checked against this input, and what the
+    scores are called (`name`, else an Attribution's method, else "scores")."""
     units = units_of(r.encoding, False)
     if isinstance(scores, Attribution):
         values = np.asarray(scores.scores, np.float64)
@@ -62,11 +63,11 @@ def _ranking(r: Analysis, scores: Any) -> tuple[list[list[int]], np.ndarray, str
         covered = sorted(i for u in scores.units for i in u)
         if covered != [u[0] for u in units]:
             raise ValueError("the attribution's units are not this input's non-special tokens")
-        return [list(u) for u in scores.units], values, scores.method
+        return [list(u) for u in scores.units], values, name or scores.method
     values = np.asarray(scores, np.float64)
     if values.shape != (len(r.tokens),):
         raise ValueError(f"expected {len(r.tokens)} scores (one per token), got {values.shape}")
-    return units, values[[u[0] for u in units]], "scores"
+    return units, values[[u[0] for u in units]], name or "scores"
 
 
 def _rationales(units: list[list[int]], values: np.ndarray, ks: list[int]) -> list[list[int]]:
@@ -87,9 +88,10 @@ def _rationales(units: list[list[int]], values: np.ndarray, ks: list[int]) -> li
 
 
 def _measure(model: Any, r: Analysis, goal: Target, rationales: list[list[list[int]]],
-             ks: list[int]) -> list[tuple[list[float], list[float]]]:  # fmt: skip
+             ks: list[int], method: str) -> list[tuple[list[float], list[float]]]:  # fmt: skip
     """(comprehensiveness, sufficiency) per fraction for each ranking's rationales, every
-    variant of every ranking in one batched pass; identical variants run once."""
+    variant of every ranking in one batched pass; identical variants run once. Its progress
+    names the `method` (a view measures several in a row)."""
     enc, mask = r.encoding, mask_id(model)
     content = [u[0] for u in units_of(enc, False)]
     f_x = goal.value(r.logits)
@@ -110,7 +112,7 @@ def _measure(model: Any, r: Analysis, goal: Target, rationales: list[list[list[i
     values: dict[tuple[int, ...], float] = {original: f_x}
     todo = list(dict.fromkeys(ids for pair in wanted for ids in pair if ids not in values))
     for start in range(0, len(todo), CHUNK):
-        budget.check(start, len(todo), "Faithfulness, texts with the top tokens masked")
+        budget.check(start, len(todo), f"Faithfulness of {method}, texts with tokens masked")
         batch = todo[start : start + CHUNK]
         logits = model.logits([replace(enc, ids=list(ids)) for ids in batch])
         for ids, row in zip(batch, logits):
@@ -144,12 +146,14 @@ def _setup(model: Any, r: Analysis, target: Any, fractions: Any) -> tuple[Target
 
 
 def faithfulness(model: Any, r: Analysis, scores: Any, target: Any = None,
-                 fractions: tuple[float, ...] = FRACTIONS) -> Faithfulness:  # fmt: skip
-    """ERASER comprehensiveness and sufficiency (AOPC over `fractions`) of `scores` for `r`."""
+                 fractions: tuple[float, ...] = FRACTIONS,
+                 name: str | None = None) -> Faithfulness:  # fmt: skip
+    """ERASER comprehensiveness and sufficiency (AOPC over `fractions`) of `scores` for `r`;
+    `name`: what the scores are (the result's method; an Attribution's own by default)."""
     goal, _, ks = _setup(model, r, target, fractions)
-    units, values, method = _ranking(r, scores)
+    units, values, method = _ranking(r, scores, name)
     chosen = _rationales(units, values, ks)
-    runs = _measure(model, r, goal, [chosen], ks)
+    runs = _measure(model, r, goal, [chosen], ks, method)
     kept = [len(c) for c in chosen]
     return _result(goal, goal.value(r.logits), tuple(fractions), kept, runs, method)
 
@@ -164,6 +168,6 @@ def random_floor(model: Any, r: Analysis, target: Any = None,
     units = units_of(r.encoding, False)
     rng = np.random.default_rng(seed)  # its own generator: global state neither read nor moved
     chosen = [_rationales(units, rng.random(n), ks) for _ in range(draws)]
-    runs = _measure(model, r, goal, chosen, ks)
+    runs = _measure(model, r, goal, chosen, ks, "random rankings")
     kept = [len(c) for c in chosen[0]]
     return _result(goal, goal.value(r.logits), tuple(fractions), kept, runs, "random")

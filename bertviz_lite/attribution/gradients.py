@@ -26,6 +26,7 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
     `steps` (at most `max_steps`) and doubles them until the completeness gap is small enough
     or `max_steps` is reached; its gap is reported either way."""
     steps = min(steps, max_steps)
+    budget.check(0, 1, "Gradients: loading the model in PyTorch")  # seconds, the first time
     import torch
 
     r = analysis or model.analyze(text, pair)
@@ -40,7 +41,7 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
     counted = _Steps()
 
     def f(input_ids, *extra):
-        counted.batch(len(input_ids))  # Captum calls this once per batch of steps
+        counted.batch(len(input_ids), torch.is_grad_enabled())  # once per batch of steps
         logits = net(input_ids, **dict(zip(feed, extra))).logits
         p = torch.softmax(logits.double(), dim=-1)
         if not positions:
@@ -61,18 +62,25 @@ def gradients(model: Any, text: str, pair: str | None = None, target: Any = None
 
 
 class _Steps:
-    """IG's steps of the current round as Captum runs them (the rows of the batches it passes
-    to the model), for the progress bar; each batch also checks the job's time and cancel."""
+    """IG's steps of the current round as Captum runs them, for the progress bar: the rows of
+    the batches it passes to the model with gradients on (its other calls, without, are the
+    input and baseline alone), counted once the batch is done; every call also checks the job's
+    time and cancel."""
 
     def __init__(self) -> None:
-        self.total = self.done = 0
+        self.total = self.done = self.running = 0
 
     def round(self, steps: int) -> None:
-        self.total, self.done = steps, 0
+        self.total, self.done, self.running = steps, 0, 0
         budget.check(0, steps, self.what)
 
-    def batch(self, rows: int) -> None:
-        self.done = min(self.done + rows, self.total)
+    def batch(self, rows: int, steps: bool) -> None:
+        if steps:  # the batch before this one is done (its backward pass too)
+            self.done, self.running = min(self.done + self.running, self.total), rows
+        budget.check(self.done, self.total, self.what)
+
+    def finish(self) -> None:
+        self.done = self.total
         budget.check(self.done, self.total, self.what)
 
     @property
@@ -98,6 +106,7 @@ def _captum(f, layer, ids, baseline, extra: tuple, method: str, steps: int, max_
             attr, d = LayerIntegratedGradients(f, layer).attribute(
                 ids, baselines=baseline, additional_forward_args=extra, n_steps=steps,
                 return_convergence_delta=True, internal_batch_size=max(1, STEP_ROWS // ids.shape[1]))  # fmt: skip
+            counted.finish()
             delta = float(d.abs().max())
             if delta <= COMPLETENESS * abs(gap) or steps >= max_steps:
                 break

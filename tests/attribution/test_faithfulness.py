@@ -161,6 +161,23 @@ def test_occlusion_beats_the_random_floor(sentiment):
     assert occ_c > floor_c and occ_s < floor_s, rows
 
 
+def test_named_scores_keep_their_name_in_the_result_and_the_progress(sentiment):
+    """A view measures several explanations in a row: each one's progress line names it (the
+    bar went 4, 0, 8, 4… of 10 under one label), and so does its result."""
+    from bertviz_lite.budget import LongWork
+
+    r = sentiment.analyze(TEXT)
+    heard = []
+    with LongWork(time_limit=600).job(report=lambda done, line: heard.append(line)):
+        named = faithfulness(sentiment, r, np.arange(len(r.tokens), dtype=float), name="rollout")
+        floor = random_floor(sentiment, r, draws=2)
+    assert named.method == "rollout" and floor.method == "random"
+    assert heard and all(line.startswith(("Faithfulness of rollout,",
+                                          "Faithfulness of random rankings,"))
+                         for line in heard), heard  # fmt: skip
+    assert faithfulness(sentiment, r, np.arange(len(r.tokens), dtype=float)).method == "scores"
+
+
 def test_random_floor_is_seeded(sentiment):
     r = sentiment.analyze(TEXT)
     np.random.seed(1)
