@@ -188,7 +188,22 @@ def analyze(state: ViewState) -> dict[str, Any]:
             drawn = render(state, r=r)
         except UserError as e:  # the view does not apply (fill the mask, a classifier): say why
             extra = [*extra, f"{view.title}: {e}"]
-    return {"prediction": label, "entities": entities, "notes": notes(r, extra), **drawn}
+    return {"prediction": label, "entities": entities, "notes": notes(r, extra), **drawn,
+            **named_choices(state, r)}  # fmt: skip
+
+
+def named_choices(state: ViewState, r: Analysis) -> dict[str, dict]:
+    """Updates of the pickers whose choices this analysis names (Control.names: "entity 1" is
+    "Paris (LOC)"), keeping the picked one where it still applies (else the first)."""
+    out = {}
+    for c in (c for v in VIEWS.values() for c in v.controls if c.names):
+        named = c.names(r)
+        if named is None:
+            continue
+        picked = state.settings.get(c.name)
+        value = picked if picked in [v for _, v in named] else named[0][1]
+        out[c.name] = {"__type__": "update", "choices": named, "value": value}  # gr.update
+    return out
 
 
 def tensors(r: Analysis, layers: list[int] | None = None) -> dict[str, np.ndarray]:

@@ -151,7 +151,10 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
         p["summary"], p["npz"] = gr.JSON(visible=False), gr.File(visible=False)
         p["view"] = i["view"]
 
-        head = ["prediction", "entities", "notes"]
+        # What an analysis shows besides its view: the prediction, the notes, and the pickers it
+        # names the choices of (a text's entities).
+        head = ["prediction", "entities", "notes",
+                *(c.name for v in REGISTRY for c in v.controls if c.names)]  # fmt: skip
         view_outs = {v.name: [f"{v.name}.{o.name}" for o in v.outputs] for v in REGISTRY}
         every_view = [n for names in view_outs.values() for n in names]
         # What Analyze may draw: the views that draw when shown (a view behind a button waits for

@@ -121,6 +121,34 @@ def test_the_full_resolution_overview_has_one_pixel_per_weight(tmp_path, monkeyp
     np.testing.assert_array_equal(tile, LUT[levels])
 
 
+def test_an_ner_analysis_names_the_entities_its_pickers_offer():
+    """The "Explain" and "For" pickers of an NER model offered "entity 1" … "entity 8" for any
+    text; an analysis names those that exist by their words and type, the picked one kept
+    where it still applies, each the entity that attribution.resolve_target reads for it."""
+    from bertviz_lite.attribution import resolve_target
+    from bertviz_lite.views.explain import chosen_target
+
+    text, pair = "Angela Merkel met Emmanuel Macron.", "They flew to Paris."
+    out = events.analyze(state(text, "ner", pair, heads_target="entity 3"))
+    r = events.model("ner").analyze(text, pair)
+    spans = [(text, pair)[e["sequence"]][e["start"]:e["end"]] for e in r.predictions["entities"]]
+    assert spans == ["Angela Merkel", "Emmanuel Macron", "Paris"]  # the pair's entity too
+    for picker, picked in (("explain_target", "entity 1"), ("heads_target", "entity 3")):
+        update = out[picker]
+        assert update["value"] == picked
+        assert update["choices"] == [("Angela Merkel (PER)", "entity 1"),
+                                     ("Emmanuel Macron (PER)", "entity 2"),
+                                     ("Paris (LOC)", "entity 3")]  # fmt: skip
+    for name, value in out["heads_target"]["choices"]:
+        goal = resolve_target(events.model("ner"), r, chosen_target(value))
+        assert [r.tokens[i] for i in goal.positions][0].lower() in name.lower()
+    fewer = events.analyze(state("Paris is large.", "ner", heads_target="entity 3"))
+    assert fewer["heads_target"]["value"] == "entity 1"  # entity 3 no longer exists
+    assert events.analyze(state("nothing here", "ner"))["heads_target"]["choices"] == [
+        ("no entity found", "entity 1")]
+    assert "heads_target" not in events.analyze(state(text, "sentiment"))  # labels name themselves
+
+
 def test_ablation_needs_a_task_and_checks_head_names():
     with pytest.raises(events.UserError, match="no prediction"):
         events.render(state("hello", heads_off=["L1H1"]), "ablation")

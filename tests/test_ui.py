@@ -448,6 +448,26 @@ def test_a_link_to_another_model_opens_without_a_false_error(server, page, view)
     assert page.errors == []
 
 
+@pytest.mark.parametrize("view", ["heads", "explain"])
+def test_an_ner_models_pickers_name_the_texts_entities(server, page, view):
+    """The target pickers offered "entity 1" … "entity 8" for a text with three: they name the
+    entities found, and follow the next text."""
+    query = urlencode({"text": f"Angela Merkel met Emmanuel Macron in Paris ({view}).",
+                       "model": "ner", "view": view})  # fmt: skip
+    page.goto(f"{server}?{query}")
+    page.get_by_role("radio", name="Paris (LOC)").wait_for(timeout=60_000)
+    panel = page.locator(".tabitem:visible")
+    names = panel.get_by_role("radio").evaluate_all("rs => rs.map(r => r.labels[0].innerText)")
+    assert names == ["Angela Merkel (PER)", "Emmanuel Macron (PER)", "Paris (LOC)"], names
+    page.get_by_role("radio", name="Emmanuel Macron (PER)").check()
+    page.get_by_label("Text").fill(f"Olaf Scholz spoke in Berlin ({view}).")
+    page.get_by_role("button", name="Analyze", exact=True).click()
+    page.get_by_role("radio", name="Berlin (LOC)").wait_for(timeout=60_000)
+    assert page.get_by_role("radio", name="Paris (LOC)").count() == 0
+    assert page.locator(".toast-body").count() == 0
+    assert page.errors == []
+
+
 def test_a_long_text_in_any_script_makes_a_link_that_opens(server):
     """4,000 CJK characters a box made a 72 kB link that the server refused: the page's link is
     cut to fit, opens, and says it was cut."""

@@ -73,8 +73,10 @@ class Control:
 
     A slider's `high` (and `default`) may be "layers" or "heads": they follow the loaded model;
     a `default` may also be a function of the model's Shape. `choices`
-    may be a function of the model's shape. `redraws` names the outputs a change redraws (None:
-    all of the view's; () none: the view's action button redraws instead).
+    may be a function of the model's shape; `names`, of an analysis: what the page shows for
+    those of them that apply to the analysed input, as (name, choice) pairs (a text's entities
+    for "entity 1"…), or None to show them as they are. `redraws` names the outputs a change
+    redraws (None: all of the view's; () none: the view's action button redraws instead).
     """
 
     name: str
@@ -86,6 +88,7 @@ class Control:
     step: float = 1
     choices: tuple | Callable[[Shape], list[str]] = ()
     redraws: tuple[str, ...] | None = None
+    names: Callable[[Analysis], list[tuple[str, str]] | None] | None = None
 
     def bounds(self, shape: Shape) -> tuple[float, float]:
         return self.low, _sized(self.high, shape)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import attribution as at
+from ..analysis import Analysis
 from ..context import ViewContext
 from ..mixing import compose
 from .base import Control, Output, Shape, View, ViewState
@@ -28,6 +29,19 @@ def targets(shape: Shape) -> list[str]:
     if shape.task == "ner":
         return [f"entity {i}" for i in range(1, MAX_ENTITIES + 1)]
     return ["predicted", *shape.labels]
+
+
+def named_targets(r: Analysis) -> list[tuple[str, str]] | None:
+    """An NER analysis's entities by name ("Paris (LOC)") for the pickers' "entity N" (at most
+    MAX_ENTITIES; one placeholder when there is none); None for a classifier (its labels are
+    their own names)."""
+    p = r.predictions or {}
+    if p.get("task") != "ner":
+        return None
+    sides = (r.encoding.text, r.encoding.pair or "")
+    named = [(f"{sides[e.get('sequence', 0)][e['start']:e['end']]} ({e['label']})", f"entity {i}")
+             for i, e in enumerate(p["entities"][:MAX_ENTITIES], 1)]  # fmt: skip
+    return named or [("no entity found", "entity 1")]
 
 
 def chosen_target(chosen: str) -> Any:
@@ -128,7 +142,7 @@ class ExplainView(View):
              "the label, blue: against it), how faithful each is, and how far they agree.")  # fmt: skip
     controls = (
         Control("explain_target", "Explain", "radio", lambda shape: targets(shape)[0],
-                choices=targets, redraws=()),
+                choices=targets, redraws=(), names=named_targets),
         Control("explain_words", "Whole words (occlusion)", "checkbox", False, redraws=()),
     )  # fmt: skip
     outputs = (

@@ -16,7 +16,7 @@ from ..analysis import Analysis
 from ..attribution import resolve_target
 from ..context import ViewContext
 from .base import Control, Output, View, ViewState
-from .explain import chosen_target, targets
+from .explain import chosen_target, named_targets, targets
 from .overview import GAP, grid_cell, labelled
 
 CELL = 36  # pixels a side per head
@@ -69,7 +69,7 @@ class HeadImportanceView(View):
              "a head to open it. Below, the ranking put to the test.")  # fmt: skip
     controls = (
         Control("heads_target", "For", "radio", lambda shape: targets(shape)[0], choices=targets,
-                redraws=()),
+                redraws=(), names=named_targets),
         Control("heads_k", "Switch off the top / bottom k", "slider", 3, low=1, high=12,
                 redraws=()),
     )  # fmt: skip
