@@ -314,7 +314,7 @@ def test_colour_bars_follow_the_address_bar(server, page):
 
 
 def test_an_example_of_another_model_brings_its_controls(server, page):
-    """The NER example switches the model: the Explain view then offers entities, not the
+    """The NER example switches the model: the Explain view then offers its entities, not the
     sentiment labels the page started with."""
     page.goto(server)
     page.wait_for_selector("#prediction .output-class", timeout=180_000)
@@ -322,7 +322,7 @@ def test_an_example_of_another_model_brings_its_controls(server, page):
     page.get_by_role("radio", name="negative").wait_for()
     page.get_by_text("Angela Merkel met").first.click()
     page.wait_for_selector("#entities :text('PER')", timeout=180_000)
-    page.get_by_role("radio", name="entity 1").wait_for(timeout=60_000)
+    page.get_by_role("radio", name="Angela Merkel (PER)").wait_for(timeout=60_000)
     assert page.get_by_role("radio", name="negative").count() == 0 and page.errors == []
 
 
@@ -578,7 +578,7 @@ def test_several_tokens_show_their_summed_attention(server, page):
 ])  # fmt: skip
 def test_the_explain_view(server, page, model, text, expect):
     page.goto(f"{server}?" + urlencode({"text": text, "model": model, "view": "explain"}))
-    first = "entity 1" if model == "ner" else "predicted"  # the targets follow the model
+    first = "Angela Merkel (PER)" if model == "ner" else "predicted"  # targets follow the model
     page.get_by_label(first).wait_for()
     page.get_by_role("button", name="Explain this prediction").click()
     page.wait_for_selector("#explain-methods .method", timeout=120_000)
