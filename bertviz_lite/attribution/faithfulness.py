@@ -52,7 +52,8 @@ def _ks(n: int, fractions: tuple[float, ...]) -> list[int]:
     return [min(n, max(1, math.ceil(f * n - 1e-9))) for f in fractions]
 
 
-def _ranking(r: Analysis, scores: Any, name: str | None) -> tuple[list[list[int]], np.ndarray, str]:
+def _ranking(r: Analysis, scores: Any,
+             name: str | None) -> tuple[list[list[int]], np.ndarray, str]:  # fmt: skip
     """The units (token indices) and their scores, checked against this input, and what the
     scores are called (`name`, else an Attribution's method, else "scores")."""
     units = units_of(r.encoding, False)
