@@ -1,4 +1,5 @@
-"""Masked-LM pre-training of MiniLM (Devlin et al. 2019): settings, data, model, loop, figures.
+"""Masked-LM pre-training of MiniLM (Devlin et al. 2019): settings, data, model, loop, figures
+(the stored model: mlm_store.py).
 
 The base (all-MiniLM-L6-v2) ships no MLM head, so one is made, with the names `transformers`
 gives BERT's: `cls.predictions.transform.dense` and `.LayerNorm`, the decoder tied to the word
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -43,16 +43,12 @@ from tqdm import tqdm
 from .. import adapter, catalog
 from ..bert import BertForMaskedLM
 from ..cache import cache_root
-from ..config import CheckpointError, read_config
+from ..config import read_config
 from .loop import optimizer_and_schedule
 from .masking import IGNORE, Vocab, mask_batch
-from .mlm_eval import (
-    core,
-    dev_metrics,
-    masked_logits,
-)
+from .mlm_eval import core, dev_metrics, masked_logits
 from .mlm_windows import Window, batch_rng, pad, token_batches
-from .tasks import ALL_LINEARS, BASE
+from .tasks import ALL_LINEARS
 
 log = logging.getLogger(__name__)
 
@@ -337,52 +333,3 @@ def run_stage(
             named[n].copy_(t)
     model.eval()
     return StageResult(stage, model, history, best["epoch"], best["dev"], step, seconds)
-
-
-# ---------------------------------------------------------------------------------------------
-# the stored adapter
-
-
-def model_meta(s: MLMSettings, base_dir: Path, stage: str) -> dict[str, Any]:
-    """What adapter.json says of the model: base, architecture, head, LoRA (none for stage 1)."""
-    lora = None
-    if stage == "lora":
-        lora = {"r": s.lora_r, "alpha": s.lora_alpha, "targets": list(s.lora_targets),
-                "dropout": s.lora_dropout}  # fmt: skip
-    return {
-        "name": NAME if stage == "lora" else f"{NAME} ({HEAD_ONLY})",
-        "base": BASE,
-        "base_config": {"name": BASE, **adapter.base_shape(read_config(base_dir))},
-        "architecture": ARCHITECTURE,
-        "id2label": {},
-        "lora": lora,
-        "modules_to_save": list(HEAD),
-        "tied": TIED,
-        "case_vocab_size": 0,
-        "task": "masked-lm",
-        "stage": stage,
-        "max_length": s.max_length,
-    }
-
-
-def save(model: nn.Module, folder: Path, meta: dict[str, Any], dtype: str = "float16") -> None:
-    """adapter.safetensors + adapter.json, as `adapter.save` writes them."""
-    adapter.save(model, folder, meta, dtype=dtype)
-
-
-def read_meta(folder: Path) -> dict[str, Any]:
-    file = Path(folder) / adapter.META_FILE
-    if not file.is_file():
-        raise CheckpointError(f"{folder} has no {adapter.META_FILE}")
-    meta = json.loads(file.read_text(encoding="utf-8"))
-    if meta.get("architecture") != ARCHITECTURE:
-        raise CheckpointError(f"{file}: not a masked-LM adapter ({meta.get('architecture')!r})")
-    return meta
-
-
-def load_merged(base_dir: Path, folder: Path) -> BertForMaskedLM:
-    """The masked-LM model of an adapter folder (`adapter.load_merged`: base encoder + merged
-    LoRA, W += (alpha/r)·B·A, + trained head; fp32, eval mode); the decoder is the base's word
-    embeddings. Raises CheckpointError for an adapter of another architecture."""
-    read_meta(folder)
-    return adapter.load_merged(Path(base_dir), Path(folder))

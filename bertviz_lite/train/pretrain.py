@@ -21,7 +21,7 @@ import numpy as np
 from .. import adapter, catalog
 from ..cache import package_version
 from ..tokenizer import Tokenizer
-from . import mlm, mlm_eval, mlm_windows
+from . import mlm, mlm_eval, mlm_store, mlm_windows
 from .data import mlm as mlm_data
 from .fit import MACHINE
 from .masking import Vocab
@@ -49,8 +49,8 @@ def _store(result: mlm.StageResult, folder: Path, meta: dict[str, Any], base: Pa
     """Save the stage's adapter, fp16 when the dev figures move by at most 0.1 points (fp32
     otherwise); return the dev figures of the stored artifact."""
     for dtype in ("float16", "float32"):
-        mlm.save(result.model, folder, meta, dtype=dtype)
-        dev = mlm_eval.dev_metrics(mlm.load_merged(base, folder), dev_w, vocab, s)
+        adapter.save(result.model, folder, meta, dtype=dtype)
+        dev = mlm_eval.dev_metrics(mlm_store.load_merged(base, folder), dev_w, vocab, s)
         moved = 100 * max(abs(dev["top1"] - result.best_dev["top1"]),
                           abs(dev["top5"] - result.best_dev["top5"]))  # fmt: skip
         print(f"stored as {dtype}: dev top-1 {dev['top1']:.4f} ({moved:.2f} points from training)")
@@ -119,7 +119,7 @@ def train_mlm(
         }  # fmt: skip
         if stage == "lora":
             training["head_stage"] = done["head"]
-        return {**mlm.model_meta(s, base, stage), "data": info, "training": training}
+        return {**mlm_store.model_meta(s, base, stage), "data": info, "training": training}
 
     # Stage 1: the head alone on the frozen encoder.
     head_dir = folder / mlm.HEAD_ONLY
@@ -156,7 +156,7 @@ def train_mlm(
     probes = mlm_eval.probes(test_w, vocab, s)
     figures: dict[str, dict[str, Any]] = {}
     for which, path in stages.items():
-        merged = mlm.load_merged(base, path)
+        merged = mlm_store.load_merged(base, path)
         m = mlm_eval.probe_metrics(mlm_eval.torch_logits_at(merged), probes, progress=progress)
         figures[which] = {"torch_fp32": m}
         print(f"TEST {which} (torch fp32, merged adapter): {headline(m)}")
@@ -189,7 +189,7 @@ def onnx_session(folder: Path, variant: str):
 
     with tempfile.TemporaryDirectory(prefix="bertviz-lite-mlm-") as tmp:
         path = Path(tmp) / "model.onnx"
-        export(mlm.load_merged(base_dir(), folder), variant, path, progress=False)
+        export(mlm_store.load_merged(base_dir(), folder), variant, path, progress=False)
         return Session(path, "cpu")
 
 
@@ -207,7 +207,7 @@ def evaluate_mlm(
     set_threads()
     s = mlm.SETTINGS
     base = base_dir()
-    meta = mlm.read_meta(folder)
+    meta = mlm_store.read_meta(folder)
     tok = Tokenizer.from_dir(base, meta.get("max_length", s.max_length))
     vocab = Vocab.from_backend(tok.backend)
     items, wins = _corpus(s, "test", limit, tok)
@@ -217,7 +217,7 @@ def evaluate_mlm(
     for which, path in stages.items():
         if not (path / adapter.META_FILE).is_file():
             continue
-        merged = mlm.load_merged(base, path)
+        merged = mlm_store.load_merged(base, path)
         c = merged.config
         row = {"torch_fp32": mlm_eval.probe_metrics(mlm_eval.torch_logits_at(merged), probes,
                                                progress=progress, desc=f"{which} torch")}  # fmt: skip

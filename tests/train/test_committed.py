@@ -103,13 +103,13 @@ EASY = [("The prime minister said the [MASK] would cut taxes.", "government", 1)
 
 
 def test_committed_mlm_adapter_fits_minilm(base):
-    from bertviz_lite.train import mlm
+    from bertviz_lite.train import mlm, mlm_store
 
     folder = committed(mlm.NAME)
     entry = catalog.entries()[mlm.NAME]
     assert entry.adapter == mlm.NAME and entry.checkpoint == catalog.entries()["minilm"].checkpoint
     for path, stage in ((folder, "lora"), (folder / mlm.HEAD_ONLY, "head")):
-        meta = mlm.read_meta(path)
+        meta = mlm_store.read_meta(path)
         assert (meta["base"], meta["stage"], meta["architecture"]) == (
             "minilm",
             stage,
@@ -118,8 +118,8 @@ def test_committed_mlm_adapter_fits_minilm(base):
         assert meta["base_config"] == {"name": "minilm", **adapter.base_shape(read_config(base))}
         size = sum(f.stat().st_size for f in path.glob("adapter.*"))
         assert size < 5e6, f"{path} is {size / 1e6:.1f} MB"
-        mlm.load_merged(base, path)  # every tensor fits, the head is complete
-    assert mlm.read_meta(folder)["lora"]["r"] == mlm.SETTINGS.lora_r
+        mlm_store.load_merged(base, path)  # every tensor fits, the head is complete
+    assert mlm_store.read_meta(folder)["lora"]["r"] == mlm.SETTINGS.lora_r
 
 
 def guesses(session, text: str) -> list[dict]:

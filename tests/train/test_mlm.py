@@ -14,7 +14,7 @@ import torch
 
 from bertviz_lite import predictions
 from bertviz_lite.tokenizer import Tokenizer
-from bertviz_lite.train import data, mlm, mlm_eval, mlm_windows, pretrain
+from bertviz_lite.train import data, mlm, mlm_eval, mlm_store, mlm_windows, pretrain
 from bertviz_lite.train.data import mlm as mlm_data
 from bertviz_lite.train.masking import IGNORE, Vocab
 
@@ -79,17 +79,10 @@ def test_token_batches():
     assert mlm_windows.token_batches([], 1024, None) == []
 
 
-def test_settings_and_meta(base):
+def test_settings():
     s = mlm.SETTINGS
     assert (s.mask_prob, s.max_length, s.target_top1, s.target_top5) == (0.15, 128, 0.40, 0.60)
     assert 16 <= s.lora_r <= 32
-    meta = mlm.model_meta(s, base, "lora")
-    assert meta["architecture"] == "BertForMaskedLM" and meta["id2label"] == {}
-    assert meta["lora"]["targets"] == list(s.lora_targets)
-    assert meta["tied"] == {
-        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight"
-    }
-    assert mlm.model_meta(s, base, "head")["lora"] is None
     assert not {"title", "target_top1", "target_top5"} & set(s.as_dict())
 
 
@@ -143,7 +136,7 @@ def test_short_run_writes_adapters_that_load(run, base, tok, vocab):
         # fp16 unless the few dev masks of this tiny run move (then fp32: 6 MB with LoRA r=32).
         size = (path / "adapter.safetensors").stat().st_size
         assert size < (5e6 if meta["dtype"] == "float16" else 7e6)
-        merged = mlm.load_merged(base, path)
+        merged = mlm_store.load_merged(base, path)
         assert (
             merged.cls.predictions.decoder.weight is merged.bert.embeddings.word_embeddings.weight
         )
@@ -169,7 +162,7 @@ def test_adapter_guesses_masked_words_through_onnx(run, base, tok, tmp_path):
     from bertviz_lite.runtime import Session
 
     folder, _ = run
-    merged = mlm.load_merged(base, folder)
+    merged = mlm_store.load_merged(base, folder)
     export(merged, "fp32", tmp_path / "m.onnx", progress=False)
     session = Session(tmp_path / "m.onnx")
     enc = Tokenizer.from_dir(base, 512).encode("The capital of France is [MASK].")
