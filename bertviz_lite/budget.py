@@ -67,7 +67,8 @@ def check(done: int | None = None, total: int | None = None, what: str = "") -> 
     if job is None:
         return
     job.stop_if_cancelled()
-    elapsed = time.monotonic() - job.started
+    now = time.monotonic()
+    elapsed = now - job.started
     if elapsed > job.limit:
         raise TimeLimitExceeded(
             f"Stopped after {job.limit:.0f} s, this server's limit for one long computation. "
@@ -77,8 +78,8 @@ def check(done: int | None = None, total: int | None = None, what: str = "") -> 
     if job.report is None or done is None or not total:
         return
     if what != job.steps or done == 0:
-        job.steps, job.steps_started = what, time.monotonic()
-    took = time.monotonic() - job.steps_started
+        job.steps, job.steps_started = what, now
+    took = now - job.steps_started
     job.report(done / total, progress_line(what, done, total, took, elapsed, job.limit))
 
 

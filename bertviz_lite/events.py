@@ -25,7 +25,7 @@ from .context import Memo, ViewContext
 from .defaults import DEFAULT_MODEL, DEFAULT_VARIANT, PAGE_VARIANTS
 from .downloads import export_files
 from .model import LoadedModel, load
-from .views import VIEWS, UserError, ViewState
+from .views import NAMED, VIEWS, UserError, ViewState
 from .views.base import Shape
 from .views.prediction import prediction_values
 
@@ -193,16 +193,16 @@ def analyze(state: ViewState) -> dict[str, Any]:
 
 
 def named_choices(state: ViewState, r: Analysis) -> dict[str, dict]:
-    """Updates of the pickers whose choices this analysis names (Control.names: "entity 1" is
-    "Paris (LOC)"), keeping the picked one where it still applies (else the first)."""
+    """The choices and value of each picker whose choices this analysis names (Control.names:
+    "entity 1" is "Paris (LOC)"), the picked one kept where it still applies (else the first)."""
     out = {}
-    for c in (c for v in VIEWS.values() for c in v.controls if c.names):
+    for c in NAMED:
         named = c.names(r)
         if named is None:
             continue
         picked = state.settings.get(c.name)
         value = picked if picked in [v for _, v in named] else named[0][1]
-        out[c.name] = {"__type__": "update", "choices": named, "value": value}  # gr.update
+        out[c.name] = {"choices": named, "value": value}
     return out
 
 

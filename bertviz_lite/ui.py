@@ -1,5 +1,6 @@
 """The Gradio app: layout and wiring only. Views declare their tabs; events.py computes;
-page.py carries values by name between the page and the server; serve.py starts it.
+handlers.py turns that into each event's answer; page.py carries values by name between the page
+and the server; serve.py starts it.
 
 Every handler gets the page's values by name (Gradio's `inputs_kwargs`) as one ViewState and
 returns values by name. Named API endpoints for gradio_client: /predict (JSON), /analyze (a JSON
@@ -10,17 +11,15 @@ carries the view's state (urlstate.py), so a shared link reopens the same view a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import gradio as gr
 
-from . import catalog, events, urlstate
+from . import catalog, events, handlers
 from .defaults import DEFAULT_VARIANT, DEFAULT_VIEW, PAGE_VARIANTS
 from .examples import EXAMPLES, FIRST, example_for
-from .page import LIGHT, MODEL, Page, cancel_long_work, guarded, state_of
+from .page import LIGHT, MODEL, Page, guarded
 from .runtime import cpu_count
-from .views import CONTROLS, REGISTRY, VIEWS, Control, Output, UserError, ViewState
-from .views.base import Shape
+from .views import CONTROLS, NAMED, REGISTRY, Control, Output
 
 # Every request runs the model and builds pages on the CPU: more than two at once on a 2-core
 # machine only makes each slower. The queue holds the rest (and bounds them: past 64, say so).
@@ -153,15 +152,14 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
 
         # What an analysis shows besides its view: the prediction, the notes, and the pickers it
         # names the choices of (a text's entities).
-        head = ["prediction", "entities", "notes",
-                *(c.name for v in REGISTRY for c in v.controls if c.names)]  # fmt: skip
+        head = ["prediction", "entities", "notes", *(c.name for c in NAMED)]
         view_outs = {v.name: [f"{v.name}.{o.name}" for o in v.outputs] for v in REGISTRY}
         every_view = [n for names in view_outs.values() for n in names]
         # What Analyze may draw: the views that draw when shown (a view behind a button waits for
         # its click), so that the event carries no outputs it can never fill.
         drawn = [n for v in REGISTRY if not v.action for n in view_outs[v.name]]
 
-        analyzed = _analyzer(drawn)
+        analyzed = handlers.analyzer(drawn)
         # The Analyze button's event is public as /explore: what the page shows for an input.
         for trigger, api in ((run.click, "explore"), (i["text"].submit, None),
                              (i["pair"].submit, None)):  # fmt: skip
@@ -186,55 +184,59 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
                     trigger = _either(widget.input, widget.submit)
                 else:
                     trigger = widget.input
-                page.on(trigger, _redraw(view.name, parts), [*outs, "notes"],
+                page.on(trigger, handlers.redrawer(view.name, parts), [*outs, "notes"],
                         api_visibility="private", trigger_mode="always_last",
                         show_progress="hidden")  # fmt: skip
             if view.action:
                 # The Cancel button shows while the work runs (in the browser: no request);
-                # a click stops it on the server too (_cancelled) and the page stops waiting.
+                # a click stops it on the server too (handlers.cancelled) and the page stops
+                # waiting.
                 stop = stops[view.name]
                 started = actions[view.name].click(None, None, stop, js=_showing(True))
-                work = page.on(started.then, _redraw(view.name, None), outs, long=True,
+                work = page.on(started.then, handlers.redrawer(view.name, None), outs, long=True,
                                api_visibility="private")  # fmt: skip
                 work.then(None, None, stop, js=_showing(False))
-                stop.click(_cancelled, None, stop, cancels=[work], api_visibility="private",
-                           concurrency_id=LIGHT)  # fmt: skip
+                stop.click(handlers.cancelled, None, stop, cancels=[work],
+                           api_visibility="private", concurrency_id=LIGHT)  # fmt: skip
             for o in view.outputs:
                 if o.on_demand:
                     name = f"{view.name}.{o.name}"
-                    page.on(on_demand[name].click, _redraw(view.name, frozenset({o.name})),
-                            [name], api_visibility="private")  # fmt: skip
+                    page.on(on_demand[name].click,
+                            handlers.redrawer(view.name, frozenset({o.name})), [name],
+                            api_visibility="private")  # fmt: skip
             # A tab draws when it is opened (views behind a button wait for the click).
             opened = ["view", "notes"] + ([] if view.action else outs)
-            page.on(tabs[view.name].select, _opener(view.name), opened, api_visibility="private",
-                    show_progress="hidden")  # fmt: skip
+            page.on(tabs[view.name].select, handlers.opener(view.name), opened,
+                    api_visibility="private", show_progress="hidden")  # fmt: skip
             if view.clickable:
                 click_outs = [*CONTROLS, "tabs", "view", *every_view]
-                page.on(p[f"{view.name}.{view.clickable}"].select, _clicker(view.name),
+                page.on(p[f"{view.name}.{view.clickable}"].select, handlers.clicker(view.name),
                         click_outs, api_visibility="private")  # fmt: skip
 
         # Another model: the controls' ranges and the prediction box follow it, then it analyses
         # the text (as a change of precision does).
         model_outs = [*CONTROLS, "prediction", "entities"]
-        ranged = i["model"].input(page.handler(_ranges, model_outs), inputs_kwargs=page.inputs,
+        ranged = i["model"].input(page.handler(handlers.ranges, model_outs),
+                                  inputs_kwargs=page.inputs,
                                   outputs=[p[n] for n in model_outs], api_visibility="private",
                                   preprocess=False, concurrency_id=LIGHT)  # fmt: skip
 
-        page.then(ranged, _analyzer(drawn, if_any=True), head + drawn, url=True)
+        page.then(ranged, handlers.analyzer(drawn, if_any=True), head + drawn, url=True)
         form = [i["text"], i["pair"], i["model"]]
         page.on(i["variant"].input, analyzed, head + drawn, api_visibility="private")
         examples = gr.Examples(EXAMPLES + [example_for(n) for n in extra_examples], form,
                                label="Examples: one per model", elem_id="examples",
                                api_visibility="private")  # fmt: skip
         # An example may switch the model: its controls follow it, then it analyses.
-        followed = page.then(examples.load_input_event, _ranges, model_outs, concurrency_id=LIGHT)
+        followed = page.then(examples.load_input_event, handlers.ranges, model_outs,
+                             concurrency_id=LIGHT)
         # (An example or a link may switch the model: the prediction boxes follow it.)
-        page.then(followed, _analyzer(drawn, boxes=True), head + drawn, url=True)
+        page.then(followed, handlers.analyzer(drawn, boxes=True), head + drawn, url=True)
         restored = [*form, i["variant"], p["tabs"], i["view"], *(p[n] for n in CONTROLS),
                     p["notes"]]  # fmt: skip
-        loaded = demo.load(_restore, None, restored, api_visibility="private")
+        loaded = demo.load(handlers.restore, None, restored, api_visibility="private")
 
-        restored_analysis = _analyzer(drawn, boxes=True, if_any=True)
+        restored_analysis = handlers.analyzer(drawn, boxes=True, if_any=True)
         page.sync(loaded.then(page.handler(restored_analysis, [*head, *drawn, "query"]),
                               inputs_kwargs={**page.inputs, "link_notes": p["notes"]},
                               outputs=[p[n] for n in [*head, *drawn, "query"]],
@@ -249,86 +251,9 @@ def build(extra_examples: list[str] = ()) -> gr.Blocks:
     return demo
 
 
-def _boxes(task: str | None, prediction: Any = None, entities: Any = None) -> dict[str, Any]:
-    """Only the prediction box that applies to the model's task is shown."""
-    return {"prediction": gr.update(value=prediction, visible=task == "classification"),
-            "entities": gr.update(value=entities, visible=task == "ner")}  # fmt: skip
-
-
-def _analyzer(drawn: list[str], boxes: bool = False, if_any: bool = False) -> Callable[..., dict]:
-    """The handler of every "analyse and show" action (the Analyze button and /explore, Enter,
-    a precision, a model, an example, a link): the prediction, the notes and the open view.
-
-    The views it did not draw are cleared (they draw from the cached analysis when opened): a
-    plain None costs Gradio little, where gr.skip() or any property update makes it rebuild the
-    component and its config (~1 ms each). So the prediction boxes change visibility only where
-    the model may have changed (`boxes`: an example, a link; the model menu does it itself), and
-    the notes only show when there are some. `if_any`: an empty text is left alone (a model
-    switched before anything was typed) instead of asked for; a link's own notes (what it asked
-    for that was ignored) come first."""
-
-    def analyzed(link_notes: str = "", **values) -> dict[str, Any]:
-        if if_any and not (values.get("text") or "").strip():
-            return {}
-        state = state_of(values)
-        shown = events.analyze(state)
-        out = {name: None for name in drawn} | shown
-        if boxes:
-            out |= _boxes(events.shape(state.model).task, shown["prediction"], shown["entities"])
-        note = "\n".join(n for n in (link_notes, shown["notes"]) if n)
-        out["notes"] = gr.update(value=note, visible=bool(note))
-        return out
-
-    return analyzed
-
-
-# Handlers made per view. Their own parameters must not be named like an input ("view"…): Gradio
-# passes every input by name.
-def _redraw(name: str, parts: frozenset[str] | None) -> Callable[..., dict[str, Any]]:
-    def redraw(**values) -> dict[str, Any]:
-        try:
-            return events.render(state_of(values), name, parts)
-        except UserError as e:
-            return _does_not_apply(name, e)
-
-    return redraw
-
-
 def _showing(visible: bool) -> str:
     """A browser-side handler that shows or hides its output (an update, as Gradio sends)."""
     return f"() => ({{__type__: 'update', visible: {str(visible).lower()}}})"
-
-
-def _cancelled() -> dict:
-    cancel_long_work()
-    return gr.update(visible=False)
-
-
-def _does_not_apply(name: str, e: UserError) -> dict[str, Any]:
-    """A view that does not apply to this model (fill the mask, a classifier) says why, as a
-    note, not an error toast."""
-    return {"notes": gr.update(value=f"{VIEWS[name].title}: {e}", visible=True)}
-
-
-def _opener(name: str) -> Callable[..., dict[str, Any]]:
-    """A tab opened: it draws (unless it waits for its button) and the notes become this view's
-    (the last tab's "does not apply" must not stay on the next). A tab that is already the view
-    is left alone: the browser selects the first tab as the page mounts, and a link or a click on
-    a cell selects its tab, each after (or racing) the event that drew it; redrawing from the
-    page's values then could put the first example's figure and notes over a link's."""
-
-    def opened(**values) -> dict[str, Any]:
-        if values.get("view") == name:
-            return {}
-        state = state_of({**values, "view": name})
-        if not state.text.strip():
-            return {"view": name}
-        shown = events.analyze(state)  # the analysis is cached: this draws the view, no more
-        drawn = {k: v for k, v in shown.items() if k.startswith(f"{name}.")}
-        return {"view": name, **drawn,
-                "notes": gr.update(value=shown["notes"], visible=bool(shown["notes"]))}  # fmt: skip
-
-    return opened
 
 
 def _either(*triggers) -> Callable:
@@ -338,55 +263,3 @@ def _either(*triggers) -> Callable:
         return gr.on(list(triggers), fn, **options)
 
     return listen
-
-
-def _clicker(name: str) -> Callable[..., dict[str, Any]]:
-    def clicked(event: gr.SelectData, **values) -> dict[str, Any]:
-        state = state_of(values)
-        r, _ = events.run_inputs(state.model, state.text, state.pair, state.variant)
-        change = VIEWS[name].select(r, state, event.index)
-        if not change:
-            return {}
-        state = state.replace(**change)
-        shown = change.get("view", name)
-        return {**{k: v for k, v in change.items() if k != "view"}, "view": shown,
-                "tabs": gr.Tabs(selected=shown), **events.render(state, shown)}  # fmt: skip
-
-    return clicked
-
-
-def _follow(shape: Shape, state: ViewState) -> dict[str, Any]:
-    """Updates for the controls whose range or choices depend on the model, kept in range."""
-    out = {}
-    for name, c in CONTROLS.items():
-        value = getattr(state, name)
-        if c.kind == "slider" and isinstance(c.high, str):
-            low, high = c.bounds(shape)
-            out[name] = gr.update(maximum=high, value=min(max(value, low), high))
-        elif c.kind == "multiselect" and callable(c.choices):
-            options = c.options(shape)
-            out[name] = gr.update(choices=options, value=[v for v in value if v in options])
-        elif c.kind == "radio" and callable(c.choices):
-            options = c.options(shape)
-            out[name] = gr.update(choices=options,
-                                  value=value if value in options else c.initial(shape))  # fmt: skip
-    return out
-
-
-def _ranges(**values) -> dict[str, Any]:
-    """Controls whose range depends on the model, and its prediction box, follow the newly
-    picked one (the box empty until the next analysis)."""
-    shape = events.shape(values.get("model"))
-    return _follow(shape, state_of(values)) | _boxes(shape.task)
-
-
-def _restore(request: gr.Request):
-    params = dict(request.query_params)
-    state, notes = urlstate.parse(params, catalog.names(), events.shape)
-    if not state.text.strip() and "text" not in params:  # a plain visit: show an example at once
-        state = state.replace(text=FIRST[0], pair=FIRST[1], model=FIRST[2])
-    note = "\n".join(f"Link: {n}" for n in notes)
-    follow = _follow(events.shape(state.model), state)
-    controls = [follow.get(n, state.settings[n]) for n in CONTROLS]
-    return (state.text, state.pair, state.model, state.variant, gr.Tabs(selected=state.view),
-            state.view, *controls, gr.update(value=note, visible=bool(note)))  # fmt: skip

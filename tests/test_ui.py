@@ -702,7 +702,7 @@ def test_every_event_that_runs_the_model_has_a_bounded_group():
     from bertviz_lite.views import REGISTRY
 
     demo = build()
-    runs_no_model = {"_restore", "load_example"}  # reads the link; Gradio's example loader
+    runs_no_model = {"restore", "load_example"}  # reads the link; Gradio's example loader
     groups: dict[str, list[str]] = {}
     for fn in demo.fns.values():
         if fn.fn is not None and fn.name not in runs_no_model:  # not a js-only step
@@ -711,4 +711,4 @@ def test_every_event_that_runs_the_model_has_a_bounded_group():
     assert len(groups[LONG]) == sum(1 for v in REGISTRY if v.action)
     # The address bar and the Cancel button's showing take no request of their own; Cancel's
     # click stops the work on the server and runs no model.
-    assert set(groups[LIGHT]) == {"_ranges", "_cancelled"}
+    assert set(groups[LIGHT]) == {"ranges", "cancelled"}

@@ -52,10 +52,9 @@ def _ks(n: int, fractions: tuple[float, ...]) -> list[int]:
     return [min(n, max(1, math.ceil(f * n - 1e-9))) for f in fractions]
 
 
-def _ranking(r: Analysis, scores: Any,
-             name: str | None) -> tuple[list[list[int]], np.ndarray, str]:  # fmt: skip
-    """The units (token indices) and their scores, checked against this input, and what the
-    scores are called (`name`, else an Attribution's method, else "scores")."""
+def _ranking(r: Analysis, scores: Any) -> tuple[list[list[int]], np.ndarray, str]:
+    """The units (token indices) and their scores, checked against this input, and what they
+    are called (an Attribution's method, else "scores")."""
     units = units_of(r.encoding, False)
     if isinstance(scores, Attribution):
         values = np.asarray(scores.scores, np.float64)
@@ -64,11 +63,11 @@ def _ranking(r: Analysis, scores: Any,
         covered = sorted(i for u in scores.units for i in u)
         if covered != [u[0] for u in units]:
             raise ValueError("the attribution's units are not this input's non-special tokens")
-        return [list(u) for u in scores.units], values, name or scores.method
+        return [list(u) for u in scores.units], values, scores.method
     values = np.asarray(scores, np.float64)
     if values.shape != (len(r.tokens),):
         raise ValueError(f"expected {len(r.tokens)} scores (one per token), got {values.shape}")
-    return units, values[[u[0] for u in units]], name or "scores"
+    return units, values[[u[0] for u in units]], "scores"
 
 
 def _rationales(units: list[list[int]], values: np.ndarray, ks: list[int]) -> list[list[int]]:
@@ -152,7 +151,8 @@ def faithfulness(model: Any, r: Analysis, scores: Any, target: Any = None,
     """ERASER comprehensiveness and sufficiency (AOPC over `fractions`) of `scores` for `r`;
     `name`: what the scores are (the result's method; an Attribution's own by default)."""
     goal, _, ks = _setup(model, r, target, fractions)
-    units, values, method = _ranking(r, scores, name)
+    units, values, method = _ranking(r, scores)
+    method = name or method
     chosen = _rationales(units, values, ks)
     runs = _measure(model, r, goal, [chosen], ks, method)
     kept = [len(c) for c in chosen]

@@ -40,5 +40,6 @@ REGISTRY: tuple[View, ...] = (
 )
 VIEWS = {view.name: view for view in REGISTRY}
 CONTROLS = {c.name: c for view in REGISTRY for c in view.controls}
+NAMED = tuple(c for c in CONTROLS.values() if c.names)  # pickers whose choices an analysis names
 
-__all__ = ["CONTROLS", "REGISTRY", "VIEWS", "Control", "Output", "UserError", "View", "ViewState"]
+__all__ = ["CONTROLS", "NAMED", "REGISTRY", "VIEWS", "Control", "Output", "UserError", "View", "ViewState"]
