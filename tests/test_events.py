@@ -147,6 +147,8 @@ def test_an_ner_analysis_names_the_entities_its_pickers_offer():
     assert events.analyze(state("nothing here", "ner"))["heads_target"]["choices"] == [
         ("no entity found", "entity 1")]
     assert "heads_target" not in events.analyze(state(text, "sentiment"))  # labels name themselves
+    twice = events.analyze(state("Paris is large. Paris is old.", "ner"))["heads_target"]
+    assert [n for n, _ in twice["choices"]] == ["Paris (LOC)", "Paris (LOC) #2"]
 
 
 def test_ablation_needs_a_task_and_checks_head_names():

@@ -11,6 +11,7 @@ sufficiency, against a random floor) beside Spearman's ρ with each attribution 
 from __future__ import annotations
 
 import html
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -32,15 +33,19 @@ def targets(shape: Shape) -> list[str]:
 
 
 def named_targets(r: Analysis) -> list[tuple[str, str]] | None:
-    """An NER analysis's entities by name ("Paris (LOC)") for the pickers' "entity N" (at most
-    MAX_ENTITIES; one placeholder when there is none); None for a classifier (its labels are
-    their own names)."""
+    """An NER analysis's entities by name ("Paris (LOC)"; a name seen before gets its count,
+    "Paris (LOC) #2") for the pickers' "entity N" (at most MAX_ENTITIES; one placeholder when
+    there is none); None for a classifier (its labels are their own names)."""
     p = r.predictions or {}
     if p.get("task") != "ner":
         return None
     sides = (r.encoding.text, r.encoding.pair or "")
-    named = [(f"{sides[e.get('sequence', 0)][e['start']:e['end']]} ({e['label']})", f"entity {i}")
-             for i, e in enumerate(p["entities"][:MAX_ENTITIES], 1)]  # fmt: skip
+    seen: Counter[str] = Counter()
+    named = []
+    for i, e in enumerate(p["entities"][:MAX_ENTITIES], 1):
+        name = f"{sides[e.get('sequence', 0)][e['start']:e['end']]} ({e['label']})"
+        seen[name] += 1
+        named.append((name if seen[name] == 1 else f"{name} #{seen[name]}", f"entity {i}"))
     return named or [("no entity found", "entity 1")]
 
 
